@@ -1,0 +1,39 @@
+// Everything this package knows about HTTP servers lives here.
+import type { ExecutionContext } from '@nestjs/common';
+import { REQUEST_LEASES } from './db.internal-constants.js';
+import { DbLeaseSet } from './db-lease-set.js';
+
+interface Closable {
+  once(event: 'close', listener: () => void): unknown;
+}
+type Carrier = { [REQUEST_LEASES]?: DbLeaseSet; res?: Closable };
+
+/**
+ * The object that identifies one unit of work in `context`: for HTTP the request object (the same
+ * object Nest injects as `REQUEST`). Undefined for transports this package does not bind to.
+ */
+export function workOf(context: ExecutionContext): object | undefined {
+  if (context.getType() === 'http') {
+    const req: unknown = context.switchToHttp().getRequest();
+    return typeof req === 'object' && req !== null ? req : undefined;
+  }
+  return undefined;
+}
+
+/**
+ * The lease set of one request, created on first use. Its first lease hooks the response's
+ * `close` event (Express: `req.res`), which fires when the response is sent or the client goes
+ * away; that releases the request's connections even when the interceptor never runs (a guard,
+ * pipe or middleware threw) or the client aborted.
+ */
+export function leaseSetOf(req: object): DbLeaseSet {
+  const carrier = req as Carrier;
+  return (carrier[REQUEST_LEASES] ??= new DbLeaseSet((set) => {
+    carrier.res?.once('close', () => void set.releaseAll());
+  }));
+}
+
+/** Releases the leases of a request, if it has any. */
+export function releaseWork(req: object): void {
+  void (req as Carrier)[REQUEST_LEASES]?.releaseAll();
+}

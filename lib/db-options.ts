@@ -1,0 +1,136 @@
+import type { PoolOptions } from 'mysql2';
+import { DB_DEFAULTS, DEFAULT_CONNECTION_NAME } from './db.constants.js';
+import { INVALID_OPTION, type DbTarget } from './db.messages.js';
+import { DbConfigError } from './errors/index.js';
+import type { DbModuleOptions } from './interfaces/index.js';
+
+/** Options after defaults and validation; what the pool runs on. @internal */
+export interface ResolvedDbOptions {
+  name: string;
+  connectionLimit: number;
+  queueLimit: number;
+  acquireTimeout: number;
+  shutdownTimeout: number;
+  retryAttempts: number;
+  retryDelay: number;
+  registerInterceptor: boolean;
+  /** Where the pool points, safe to print. */
+  target: DbTarget;
+  /** Passed to mysql2's createPool. */
+  driver: PoolOptions;
+  /** Only to scrub it out of driver messages; never printed. */
+  secret: string | undefined;
+}
+
+// mysql2 options this package takes over; accepting them silently would promise behaviour the
+// pool no longer has.
+const OWNED_DRIVER_OPTIONS = ['waitForConnections', 'maxIdle', 'idleTimeout', 'resetOnRelease'];
+
+/** Applies defaults and validates; throws `DbConfigError` naming the option and the fix. @internal */
+export function resolveDbOptions(input: DbModuleOptions): ResolvedDbOptions {
+  if (input == null || typeof input !== 'object') {
+    throw new DbConfigError(INVALID_OPTION('options', input, 'an object'));
+  }
+  const resolvedName = input.name ?? DEFAULT_CONNECTION_NAME;
+  if (typeof resolvedName !== 'string' || resolvedName.length === 0) {
+    throw new DbConfigError(INVALID_OPTION('name', resolvedName, 'a non-empty string'));
+  }
+  for (const key of OWNED_DRIVER_OPTIONS) {
+    if (key in input) {
+      throw new DbConfigError(
+        `Invalid DbModule option "${key}": this module manages waiting, idling and clean-up itself. ` +
+          `Remove "${key}"; see the README's options table for what replaces it.`,
+      );
+    }
+  }
+
+  const {
+    name: _name,
+    acquireTimeout = DB_DEFAULTS.acquireTimeout,
+    shutdownTimeout = DB_DEFAULTS.shutdownTimeout,
+    retryAttempts = DB_DEFAULTS.retryAttempts,
+    retryDelay = DB_DEFAULTS.retryDelay,
+    registerInterceptor = DB_DEFAULTS.registerInterceptor,
+    connectionLimit = DB_DEFAULTS.connectionLimit,
+    queueLimit = DB_DEFAULTS.queueLimit,
+    ...driverOptions
+  } = input;
+
+  integer('connectionLimit', connectionLimit, 1);
+  integer('queueLimit', queueLimit, 0);
+  integer('retryAttempts', retryAttempts, 1);
+  duration('acquireTimeout', acquireTimeout, 1);
+  duration('shutdownTimeout', shutdownTimeout, 0);
+  duration('retryDelay', retryDelay, 0);
+  if (typeof registerInterceptor !== 'boolean') {
+    throw new DbConfigError(INVALID_OPTION('registerInterceptor', registerInterceptor, 'true or false'));
+  }
+
+  const { target, secret } = describe(input);
+  return {
+    name: resolvedName,
+    connectionLimit,
+    queueLimit,
+    acquireTimeout,
+    shutdownTimeout,
+    retryAttempts,
+    retryDelay,
+    registerInterceptor,
+    target,
+    secret,
+    driver: {
+      ...driverOptions,
+      connectionLimit,
+      // Our own FIFO admits at most connectionLimit borrowers, so mysql2's queue stays empty.
+      queueLimit: 0,
+      waitForConnections: true,
+      // mysql2's idle reaper only runs when maxIdle < connectionLimit and can empty the pool;
+      // keep it off.
+      maxIdle: connectionLimit,
+      // Clean-up on return is done by the lease, which knows whether the session was touched.
+      resetOnRelease: false,
+    },
+  };
+}
+
+function integer(option: string, value: unknown, min: number): asserts value is number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
+    throw new DbConfigError(INVALID_OPTION(option, value, `an integer >= ${min}`));
+  }
+}
+
+function duration(option: string, value: unknown, min: number): asserts value is number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min) {
+    throw new DbConfigError(INVALID_OPTION(option, value, `a number of milliseconds >= ${min}`));
+  }
+}
+
+function describe(input: DbModuleOptions): { target: DbTarget; secret: string | undefined } {
+  let host = input.host ?? 'localhost';
+  let port = input.port ?? 3306;
+  let user = input.user ?? '';
+  let database = input.database;
+  let secret = typeof input.password === 'string' && input.password ? input.password : undefined;
+  if (input.uri !== undefined) {
+    let url: URL;
+    try {
+      url = new URL(input.uri);
+    } catch {
+      // The message must not echo the URI: it may hold a password.
+      throw new DbConfigError(
+        INVALID_OPTION('uri', '(hidden)', 'a URL such as mysql://user:password@host:3306/database'),
+      );
+    }
+    host = url.hostname || host;
+    port = url.port ? Number(url.port) : port;
+    user = url.username ? decodeURIComponent(url.username) : user;
+    database = url.pathname.length > 1 ? decodeURIComponent(url.pathname.slice(1)) : database;
+    if (url.password) secret = decodeURIComponent(url.password);
+  }
+  return { target: { host, port, user, database }, secret };
+}
+
+/** Removes the password from a driver message, should a driver ever echo it. @internal */
+export function scrub(message: string, secret: string | undefined): string {
+  return secret ? message.split(secret).join('***') : message;
+}

@@ -1,0 +1,119 @@
+import {
+  Inject,
+  Logger,
+  Module,
+  type BeforeApplicationShutdown,
+  type DynamicModule,
+  type Provider,
+} from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
+import { DB_DEFAULTS, DEFAULT_CONNECTION_NAME } from './db.constants.js';
+import { DB_MODULE_NAME, LOGGER_CONTEXT, getOptionsToken } from './db.internal-constants.js';
+import { resolveDbOptions } from './db-options.js';
+import type { DbPool } from './db-pool.js';
+import { createDbProviders } from './db.providers.js';
+import { getConnectionToken, getPoolToken } from './db.utils.js';
+import { reasonOf } from './db-errors.js';
+import { DbConfigError } from './errors/index.js';
+import type { DbModuleAsyncOptions, DbModuleOptions, DbOptionsFactory } from './interfaces/index.js';
+
+/**
+ * MySQL/MariaDB for Nest: one bounded pool per named connection, a request-bound `Connection`,
+ * and a draining shutdown. Global, like Nest's official database modules.
+ * @publicApi
+ */
+@Module({})
+export class DbModule implements BeforeApplicationShutdown {
+  private readonly logger = new Logger(LOGGER_CONTEXT);
+
+  constructor(
+    @Inject(DB_MODULE_NAME) private readonly name: string,
+    private readonly moduleRef: ModuleRef,
+  ) {}
+
+  /** Registers a connection with static options. Invalid options throw `DbConfigError` here. */
+  static forRoot(options: DbModuleOptions = {}): DynamicModule {
+    const resolved = resolveDbOptions(options);
+    const providers = createDbProviders(
+      resolved.name,
+      [{ provide: getOptionsToken(resolved.name), useValue: options }],
+      resolved.registerInterceptor,
+    );
+    return DbModule.assemble(resolved.name, providers);
+  }
+
+  /** Registers a connection whose options come from a factory, a class or an existing provider. */
+  static forRootAsync(options: DbModuleAsyncOptions): DynamicModule {
+    const name = options.name ?? DEFAULT_CONNECTION_NAME;
+    const registerInterceptor = options.registerInterceptor ?? DB_DEFAULTS.registerInterceptor;
+    const token = getOptionsToken(name);
+    const given = [options.useFactory, options.useClass, options.useExisting].filter(Boolean);
+    if (given.length !== 1) {
+      throw new DbConfigError(
+        `DbModule.forRootAsync() needs exactly one of "useFactory", "useClass" or "useExisting" ` +
+          `(got ${given.length}).`,
+      );
+    }
+    // The factory's result is validated by resolveDbOptions() when the pool is built.
+    const fromFactory = async (factory: DbOptionsFactory) =>
+      checkName(name, await factory.createDbOptions(name));
+    let optionProviders: Provider[];
+    if (options.useFactory) {
+      const useFactory = options.useFactory as (...args: unknown[]) => DbModuleOptions;
+      optionProviders = [
+        {
+          provide: token,
+          inject: options.inject ?? [],
+          useFactory: async (...args: unknown[]) => checkName(name, await useFactory(...args)),
+        },
+      ];
+    } else {
+      const factoryClass = (options.useClass ?? options.useExisting)!;
+      optionProviders = [{ provide: token, inject: [factoryClass], useFactory: fromFactory }];
+      if (options.useClass) optionProviders.push({ provide: factoryClass, useClass: factoryClass });
+    }
+    const module = DbModule.assemble(
+      name,
+      createDbProviders(name, optionProviders, registerInterceptor),
+    );
+    return { ...module, imports: options.imports ?? [] };
+  }
+
+  private static assemble(name: string, providers: Provider[]): DynamicModule {
+    return {
+      module: DbModule,
+      global: true,
+      providers,
+      exports: [getPoolToken(name), getConnectionToken(name)],
+    };
+  }
+
+  /**
+   * Drains the pool before Nest closes the HTTP server, so the deadline also bounds requests that
+   * would otherwise keep `server.close()` waiting: requests in flight finish, new work gets
+   * `DbPoolClosedError` (503), and after `shutdownTimeout` whatever is still borrowed is destroyed.
+   */
+  async beforeApplicationShutdown(): Promise<void> {
+    let pool: DbPool;
+    try {
+      pool = this.moduleRef.get<DbPool>(getPoolToken(this.name), { strict: true });
+    } catch {
+      return; // the pool never came up (start-up failed): nothing to close
+    }
+    try {
+      await pool.close();
+    } catch (err) {
+      this.logger.error(`Pool "${this.name}": close failed: ${reasonOf(err)}`);
+    }
+  }
+}
+
+function checkName(name: string, options: DbModuleOptions): DbModuleOptions {
+  if (options?.name !== undefined && options.name !== name) {
+    throw new DbConfigError(
+      `Invalid DbModule option "name": forRootAsync({ name: "${name}" }) returned options with ` +
+        `name "${options.name}". Give the name only to forRootAsync(), or make both the same.`,
+    );
+  }
+  return { ...options, name };
+}

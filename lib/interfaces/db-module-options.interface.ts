@@ -1,0 +1,94 @@
+import type { InjectionToken, ModuleMetadata, OptionalFactoryDependency, Type } from '@nestjs/common';
+import type { PoolOptions } from 'mysql2';
+
+/**
+ * Options of one named connection: every mysql2 pool option (`uri` or `host`/`port`/`user`/
+ * `password`/`database`, `ssl`, `charset`, `timezone`, `connectionLimit`, `queueLimit`,
+ * `connectTimeout`, ...) plus this package's own. All times are in milliseconds.
+ *
+ * mysql2's `waitForConnections`, `maxIdle`, `idleTimeout` and `resetOnRelease` are not accepted:
+ * this package owns waiting, idling and clean-up (see the README).
+ * @publicApi
+ */
+export interface DbModuleOptions
+  extends Omit<PoolOptions, 'waitForConnections' | 'maxIdle' | 'idleTimeout' | 'resetOnRelease'> {
+  /**
+   * Name of this connection; several `forRoot()` calls with different names coexist.
+   * @default 'default'
+   */
+  name?: string;
+  /**
+   * Most connections open at once; requests beyond it wait (see `acquireTimeout`).
+   * @default 10
+   */
+  connectionLimit?: number;
+  /**
+   * Most requests waiting for a connection; past it a request fails at once with
+   * `DbQueueFullError` (HTTP 503). `0` means unbounded.
+   * @default 0
+   */
+  queueLimit?: number;
+  /**
+   * Longest a request waits for a connection, queueing and connecting included; past it
+   * `DbAcquireTimeoutError` (HTTP 503).
+   * @default 10000
+   */
+  acquireTimeout?: number;
+  /**
+   * On application shutdown, longest to wait for borrowed connections to come back before they
+   * are destroyed and the pool is closed.
+   * @default 10000
+   */
+  shutdownTimeout?: number;
+  /**
+   * How many times the start-up check (`SELECT 1`) is tried before the application fails to start.
+   * @default 3
+   */
+  retryAttempts?: number;
+  /**
+   * Pause between two start-up attempts.
+   * @default 1000
+   */
+  retryDelay?: number;
+  /**
+   * Register `DbInterceptor` globally (`APP_INTERCEPTOR`). Turn off only to place it yourself
+   * with `@UseInterceptors(DbInterceptor)`; connections are still released on response close.
+   * @default true
+   */
+  registerInterceptor?: boolean;
+}
+
+/**
+ * A class that builds the options, for `forRootAsync({ useClass | useExisting })`.
+ * @publicApi
+ */
+export interface DbOptionsFactory {
+  createDbOptions(name?: string): Promise<DbModuleOptions> | DbModuleOptions;
+}
+
+/**
+ * Options of `DbModule.forRootAsync()`. Exactly one of `useFactory`, `useClass`, `useExisting`.
+ * @publicApi
+ */
+export interface DbModuleAsyncOptions extends Pick<ModuleMetadata, 'imports'> {
+  /**
+   * Name of this connection. It must be known before the factory runs (it names the providers),
+   * so it is given here, not in the factory's result.
+   * @default 'default'
+   */
+  name?: string;
+  /**
+   * See `DbModuleOptions.registerInterceptor`; given here because providers are fixed before the
+   * factory runs.
+   * @default true
+   */
+  registerInterceptor?: boolean;
+  /** Builds the options; its parameters are the `inject` tokens, in order. */
+  useFactory?(...args: never[]): Promise<DbModuleOptions> | DbModuleOptions;
+  /** Providers to hand to `useFactory`. */
+  inject?: (InjectionToken | OptionalFactoryDependency)[];
+  /** A class implementing `DbOptionsFactory`, instantiated inside the module. */
+  useClass?: Type<DbOptionsFactory>;
+  /** An existing provider implementing `DbOptionsFactory` (from `imports`). */
+  useExisting?: Type<DbOptionsFactory>;
+}

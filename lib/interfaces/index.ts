@@ -1,0 +1,2 @@
+export * from './db-module-options.interface.js';
+export * from './db-pool-stats.interface.js';
