@@ -63,7 +63,9 @@ export function resolveDbOptions(input: DbModuleOptions): ResolvedDbOptions {
   duration('shutdownTimeout', shutdownTimeout, 0);
   duration('retryDelay', retryDelay, 0);
   if (typeof registerInterceptor !== 'boolean') {
-    throw new DbConfigError(INVALID_OPTION('registerInterceptor', registerInterceptor, 'true or false'));
+    throw new DbConfigError(
+      INVALID_OPTION('registerInterceptor', registerInterceptor, 'true or false'),
+    );
   }
 
   const { target, secret } = describe(input);

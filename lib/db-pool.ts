@@ -126,7 +126,9 @@ export class DbPool {
       }
     }
     await this.close();
-    throw new DbStartupError(STARTUP_FAILED(this.name, describeTarget(target), retryAttempts, reason));
+    throw new DbStartupError(
+      STARTUP_FAILED(this.name, describeTarget(target), retryAttempts, reason),
+    );
   }
 
   /**
@@ -260,10 +262,8 @@ export class DbPool {
     }
     if (this.borrowed.size > 0) {
       this.logger.warn(DRAIN_TIMEOUT(this.name, shutdownTimeout, this.borrowed.size));
-      for (const conn of [...this.borrowed]) {
-        this.borrowed.delete(conn);
-        this.destroy(conn);
-      }
+      for (const conn of this.borrowed) this.destroy(conn);
+      this.borrowed.clear();
     }
     // mysql2's end() sends COM_QUIT to every connection it still has: all idle by now.
     await new Promise<void>((resolve) => this.raw.end(() => resolve()));

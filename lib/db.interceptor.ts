@@ -9,7 +9,12 @@ import { catchError, finalize, type Observable } from 'rxjs';
 import { releaseWork, workOf } from './db-http.adapter.js';
 
 // Matched by code, not instanceof: a CommonJS and an ESM copy of this package may both be loaded.
-const UNAVAILABLE = new Set(['DB_ACQUIRE_TIMEOUT', 'DB_POOL_CLOSED', 'DB_QUEUE_FULL', 'DB_CONNECT']);
+const UNAVAILABLE = new Set([
+  'DB_ACQUIRE_TIMEOUT',
+  'DB_POOL_CLOSED',
+  'DB_QUEUE_FULL',
+  'DB_CONNECT',
+]);
 
 /**
  * Returns the request's connections to their pools when the handler completes, errors or is
@@ -37,5 +42,8 @@ function toHttpError(err: unknown): unknown {
   if (!(err instanceof Error) || typeof code !== 'string' || !UNAVAILABLE.has(code)) return err;
   // A connect error's message names host and user: fine for logs, not for a response body.
   const message = code === 'DB_CONNECT' ? 'The database is unavailable.' : err.message;
-  return new ServiceUnavailableException({ statusCode: 503, error: 'Service Unavailable', code, message }, { cause: err });
+  return new ServiceUnavailableException(
+    { statusCode: 503, error: 'Service Unavailable', code, message },
+    { cause: err },
+  );
 }

@@ -39,8 +39,13 @@ export const STARTUP_FAILED = (name: string, target: string, attempts: number, r
   `attempt(s): ${reason}. Check the server is running and the connection options ` +
   `(host, port, user, password, database) are right; "retryAttempts"/"retryDelay" set how long start-up waits.`;
 
-export const STARTUP_RETRY = (name: string, attempt: number, of: number, reason: string, delay: number) =>
-  `Connection "${name}": attempt ${attempt}/${of} failed (${reason}); retrying in ${delay} ms`;
+export const STARTUP_RETRY = (
+  name: string,
+  attempt: number,
+  of: number,
+  reason: string,
+  delay: number,
+) => `Connection "${name}": attempt ${attempt}/${of} failed (${reason}); retrying in ${delay} ms`;
 
 export const INVALID_OPTION = (option: string, got: unknown, expected: string) =>
   `Invalid DbModule option "${option}": got ${formatValue(got)}, expected ${expected}.`;

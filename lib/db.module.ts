@@ -15,7 +15,11 @@ import { createDbProviders } from './db.providers.js';
 import { getConnectionToken, getPoolToken } from './db.utils.js';
 import { reasonOf } from './db-errors.js';
 import { DbConfigError } from './errors/index.js';
-import type { DbModuleAsyncOptions, DbModuleOptions, DbOptionsFactory } from './interfaces/index.js';
+import type {
+  DbModuleAsyncOptions,
+  DbModuleOptions,
+  DbOptionsFactory,
+} from './interfaces/index.js';
 
 /**
  * MySQL/MariaDB for Nest: one bounded pool per named connection, a request-bound `Connection`,

@@ -16,6 +16,8 @@ export function getPoolToken(name: string = DEFAULT_CONNECTION_NAME): typeof DbP
  * the default connection, `'DB:CONNECTION(name)'` otherwise.
  * @publicApi
  */
-export function getConnectionToken(name: string = DEFAULT_CONNECTION_NAME): typeof Connection | string {
+export function getConnectionToken(
+  name: string = DEFAULT_CONNECTION_NAME,
+): typeof Connection | string {
   return name === DEFAULT_CONNECTION_NAME ? Connection : `DB:CONNECTION(${name})`;
 }

@@ -9,7 +9,10 @@ const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
 
 rmSync(join(root, 'dist'), { recursive: true, force: true });
 execFileSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
-execFileSync(process.execPath, [tsc, '-p', 'tsconfig.build.cjs.json'], { cwd: root, stdio: 'inherit' });
+execFileSync(process.execPath, [tsc, '-p', 'tsconfig.build.cjs.json'], {
+  cwd: root,
+  stdio: 'inherit',
+});
 // The package is "type": "module"; this marker makes Node and TypeScript read the twin as CommonJS.
 mkdirSync(join(root, 'dist', 'cjs'), { recursive: true });
 writeFileSync(join(root, 'dist', 'cjs', 'package.json'), '{ "type": "commonjs" }\n');

@@ -71,10 +71,12 @@ export async function startPrivateServer({ extraArgs = [], log = () => {} } = {}
   const server = which(['mariadbd', 'mysqld']);
   if (!server) throw new Error(missingServerMessage());
   const datadir = mkdtempSync(join(tmpdir(), 'nmc-db-'));
-  const isMaria = server.endsWith('mariadbd') || (await run(server, ['--version'])).stdout.includes('MariaDB');
+  const isMaria =
+    server.endsWith('mariadbd') || (await run(server, ['--version'])).stdout.includes('MariaDB');
   if (isMaria) {
     const installer = which(['mariadb-install-db', 'mysql_install_db']);
-    if (!installer) throw new Error('Found ' + server + ' but not mariadb-install-db to create a datadir.');
+    if (!installer)
+      throw new Error('Found ' + server + ' but not mariadb-install-db to create a datadir.');
     await run(installer, [
       '--no-defaults',
       `--datadir=${datadir}`,
@@ -83,7 +85,12 @@ export async function startPrivateServer({ extraArgs = [], log = () => {} } = {}
       '--skip-test-db',
     ]);
   } else {
-    await run(server, ['--no-defaults', '--initialize-insecure', `--datadir=${datadir}`, '--user=root']);
+    await run(server, [
+      '--no-defaults',
+      '--initialize-insecure',
+      `--datadir=${datadir}`,
+      '--user=root',
+    ]);
   }
   const port = await freePort();
   const args = [
@@ -118,7 +125,8 @@ export async function startPrivateServer({ extraArgs = [], log = () => {} } = {}
       for (;;) {
         if (child.exitCode !== null) throw new Error(`${server} exited: ${stderr}`);
         if ((await reachable(url)) === null) break;
-        if (Date.now() > deadline) throw new Error(`${server} did not answer within 60 s: ${stderr}`);
+        if (Date.now() > deadline)
+          throw new Error(`${server} did not answer within 60 s: ${stderr}`);
         await new Promise((r) => setTimeout(r, 100));
       }
       log(`private ${isMaria ? 'MariaDB' : 'MySQL'} server on ${url} (pid ${child.pid})`);
@@ -158,7 +166,9 @@ export async function findDatabase({ log = () => {} } = {}) {
   if (fromEnv) {
     const error = await reachable(fromEnv);
     if (error) {
-      throw new Error(`MYSQL_URL is set (${redact(fromEnv)}) but the server does not answer: ${error}`);
+      throw new Error(
+        `MYSQL_URL is set (${redact(fromEnv)}) but the server does not answer: ${error}`,
+      );
     }
     log(`using MYSQL_URL ${redact(fromEnv)}`);
     return { url: fromEnv, source: 'MYSQL_URL', stop: async () => {} };

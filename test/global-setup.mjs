@@ -4,6 +4,6 @@ import { findDatabase, redact } from '../scripts/database.mjs';
 export default async function globalSetup() {
   const db = await findDatabase({ log: (m) => process.stderr.write(`[db] ${m}\n`) });
   process.env.MYSQL_URL = db.url;
-  globalThis.__NMC_DB__ = db;
+  globalThis.nmcDatabase = db;
   process.stderr.write(`[db] tests use ${redact(db.url)} (${db.source})\n`);
 }

@@ -1,3 +1,3 @@
 export default async function globalTeardown() {
-  await globalThis.__NMC_DB__?.stop();
+  await globalThis.nmcDatabase?.stop();
 }

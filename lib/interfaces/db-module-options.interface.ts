@@ -1,4 +1,9 @@
-import type { InjectionToken, ModuleMetadata, OptionalFactoryDependency, Type } from '@nestjs/common';
+import type {
+  InjectionToken,
+  ModuleMetadata,
+  OptionalFactoryDependency,
+  Type,
+} from '@nestjs/common';
 import type { PoolOptions } from 'mysql2';
 
 /**
@@ -10,8 +15,10 @@ import type { PoolOptions } from 'mysql2';
  * this package owns waiting, idling and clean-up (see the README).
  * @publicApi
  */
-export interface DbModuleOptions
-  extends Omit<PoolOptions, 'waitForConnections' | 'maxIdle' | 'idleTimeout' | 'resetOnRelease'> {
+export interface DbModuleOptions extends Omit<
+  PoolOptions,
+  'waitForConnections' | 'maxIdle' | 'idleTimeout' | 'resetOnRelease'
+> {
   /**
    * Name of this connection; several `forRoot()` calls with different names coexist.
    * @default 'default'

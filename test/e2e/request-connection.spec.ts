@@ -14,7 +14,9 @@ describe('Connection in REQUEST scope (Express)', () => {
 
   beforeAll(async () => {
     db = await createTestDatabase('reqconn');
-    await db.admin.query(`CREATE TABLE \`${db.name}\`.items (id INT AUTO_INCREMENT PRIMARY KEY, v INT NOT NULL)`);
+    await db.admin.query(
+      `CREATE TABLE \`${db.name}\`.items (id INT AUTO_INCREMENT PRIMARY KEY, v INT NOT NULL)`,
+    );
     booted = await bootApp({ uri: db.url, connectionLimit: LIMIT });
     pool = booted.app.get(DbPool);
   });
@@ -48,7 +50,8 @@ describe('Connection in REQUEST scope (Express)', () => {
     for (const row of rows) byId.set(row.id1, [...(byId.get(row.id1) ?? []), row]);
     for (const group of byId.values()) {
       group.sort((a, b) => a.t0 - b.t0);
-      for (let i = 1; i < group.length; i++) expect(group[i].t0).toBeGreaterThanOrEqual(group[i - 1].t1);
+      for (let i = 1; i < group.length; i++)
+        expect(group[i].t0).toBeGreaterThanOrEqual(group[i - 1].t1);
     }
     expect(byId.size).toBeLessThanOrEqual(LIMIT);
     expect(maxSeen).toBeLessThanOrEqual(LIMIT);
@@ -112,7 +115,9 @@ describe('Connection in REQUEST scope (Express)', () => {
     expect((await get(booted.base, '/tx/throw/1', 'POST')).status).toBe(400);
     expect((await get(booted.base, '/tx/open/2', 'POST')).status).toBe(201);
     expect(await borrowedBackToZero()).toBe(true);
-    const [rows] = await db.admin.query<RowDataPacket[]>(`SELECT COUNT(*) AS n FROM \`${db.name}\`.items`);
+    const [rows] = await db.admin.query<RowDataPacket[]>(
+      `SELECT COUNT(*) AS n FROM \`${db.name}\`.items`,
+    );
     expect(Number(rows[0].n)).toBe(0);
     // and no lock is left behind: another session can write the table at once
     await db.admin.query('SET SESSION innodb_lock_wait_timeout = 1');

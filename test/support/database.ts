@@ -3,7 +3,10 @@ import mysql, { type Connection as AdminConnection, type RowDataPacket } from 'm
 /** The server the suite runs against (set by global-setup from the shared finder). */
 export function serverUrl(): string {
   const url = process.env.MYSQL_URL;
-  if (!url) throw new Error('MYSQL_URL is not set: run the tests with `npm test` (global-setup finds a server).');
+  if (!url)
+    throw new Error(
+      'MYSQL_URL is not set: run the tests with `npm test` (global-setup finds a server).',
+    );
   return url;
 }
 
@@ -33,17 +36,20 @@ export interface TestDatabase {
  * A database and a dedicated user of its own for one suite, so suites never see each other's
  * tables and the library's server connections can be counted from the processlist.
  */
-export async function createTestDatabase(suite: string, baseUrl = serverUrl()): Promise<TestDatabase> {
+export async function createTestDatabase(
+  suite: string,
+  baseUrl = serverUrl(),
+): Promise<TestDatabase> {
   const id = `${suite}_${process.pid}`.replace(/[^a-zA-Z0-9_]/g, '_').slice(0, 60);
   const name = `nmc_${id}`;
   const user = `u_${id}`.slice(0, 80);
   const password = `pw-${Math.random().toString(36).slice(2)}`;
   const admin = await mysql.createConnection({ uri: baseUrl, multipleStatements: true });
   await admin.query(`DROP DATABASE IF EXISTS \`${name}\`; CREATE DATABASE \`${name}\``);
-  for (const host of ['%', 'localhost']) {
-    await admin.query(`DROP USER IF EXISTS ?@?`, [user, host]);
-    await admin.query(`CREATE USER ?@? IDENTIFIED BY ?`, [user, host, password]);
-    await admin.query(`GRANT ALL ON \`${name}\`.* TO ?@?`, [user, host]);
+  for (const from of ['%', 'localhost']) {
+    await admin.query(`DROP USER IF EXISTS ?@?`, [user, from]);
+    await admin.query(`CREATE USER ?@? IDENTIFIED BY ?`, [user, from, password]);
+    await admin.query(`GRANT ALL ON \`${name}\`.* TO ?@?`, [user, from]);
   }
   const base = new URL(baseUrl);
   const host = base.hostname;
@@ -66,19 +72,18 @@ export async function createTestDatabase(suite: string, baseUrl = serverUrl()): 
     admin,
     connections,
     watchConnections(everyMs = 10) {
-      let max = 0;
-      let running = true;
+      const state = { max: 0, running: true };
       const loop = (async () => {
-        while (running) {
-          max = Math.max(max, await connections());
+        while (state.running) {
+          state.max = Math.max(state.max, await connections());
           await new Promise((r) => setTimeout(r, everyMs));
         }
       })();
       return {
         async stop() {
-          running = false;
+          state.running = false;
           await loop;
-          return max;
+          return state.max;
         },
       };
     },
@@ -93,7 +98,8 @@ export async function createTestDatabase(suite: string, baseUrl = serverUrl()): 
     },
     async drop() {
       await admin.query(`DROP DATABASE IF EXISTS \`${name}\``);
-      for (const host of ['%', 'localhost']) await admin.query(`DROP USER IF EXISTS ?@?`, [user, host]);
+      for (const from of ['%', 'localhost'])
+        await admin.query(`DROP USER IF EXISTS ?@?`, [user, from]);
       await admin.end();
     },
   };

@@ -58,7 +58,10 @@ export function abort(base: string, path: string, afterMs: number): Promise<void
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Polls `probe` until it returns true or `withinMs` passes; returns the last result. */
-export async function eventually(probe: () => boolean | Promise<boolean>, withinMs = 5000): Promise<boolean> {
+export async function eventually(
+  probe: () => boolean | Promise<boolean>,
+  withinMs = 5000,
+): Promise<boolean> {
   const deadline = Date.now() + withinMs;
   for (;;) {
     if (await probe()) return true;
