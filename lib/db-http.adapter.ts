@@ -6,7 +6,13 @@ import { DbLeaseSet } from './db-lease-set.js';
 interface Closable {
   once(event: 'close', listener: () => void): unknown;
 }
-type Carrier = { [REQUEST_LEASES]?: DbLeaseSet; res?: Closable };
+type Carrier = {
+  [REQUEST_LEASES]?: DbLeaseSet;
+  res?: Closable;
+  method?: string;
+  url?: string;
+  route?: { path?: unknown };
+};
 
 /**
  * The object that identifies one unit of work in `context`: for HTTP the request object (the same
@@ -28,12 +34,19 @@ export function workOf(context: ExecutionContext): object | undefined {
  */
 export function leaseSetOf(req: object): DbLeaseSet {
   const carrier = req as Carrier;
-  return (carrier[REQUEST_LEASES] ??= new DbLeaseSet((set) => {
-    carrier.res?.once('close', () => void set.releaseAll());
-  }));
+  return (carrier[REQUEST_LEASES] ??= new DbLeaseSet(
+    (set) => carrier.res?.once('close', () => void set.releaseAll()),
+    () => describeRequest(carrier),
+  ));
 }
 
 /** Releases the leases of a request, if it has any. */
 export function releaseWork(req: object): void {
   void (req as Carrier)[REQUEST_LEASES]?.releaseAll();
+}
+
+/** `GET /orders/:id` (the route pattern when the router knows it, else the URL). */
+function describeRequest(req: Carrier): string {
+  const path = typeof req.route?.path === 'string' ? req.route.path : req.url;
+  return `${req.method ?? 'HTTP'} ${path ?? '?'}`;
 }

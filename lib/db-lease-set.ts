@@ -8,8 +8,18 @@ export class DbLeaseSet implements LeaseOwner {
   private leases: DbLease[] | undefined;
   private ended = false;
 
-  /** @param onFirstAttach runs once, when the first lease takes a connection (lazy hooks). */
-  constructor(private readonly onFirstAttach?: (set: DbLeaseSet) => void) {}
+  /**
+   * @param onFirstAttach runs once, when the first lease takes a connection (lazy hooks).
+   * @param label names the unit of work in leak reports (`GET /orders/:id`).
+   */
+  constructor(
+    private readonly onFirstAttach?: (set: DbLeaseSet) => void,
+    private readonly label?: () => string,
+  ) {}
+
+  describe(): string {
+    return this.label?.() ?? 'a unit of work';
+  }
 
   attach(lease: DbLease): boolean {
     if (this.ended) return false;

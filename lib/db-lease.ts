@@ -1,8 +1,15 @@
 import type { FieldPacket, PoolConnection, QueryOptions, QueryValues } from 'mysql2';
-import { CONNECTION_RELEASED, RESET_FAILED } from './db.messages.js';
+import {
+  CONNECTION_RELEASED,
+  LEAK_ENDED,
+  LEAK_SUSPECTED,
+  RESET_FAILED,
+  STATEMENT_TIMEOUT,
+} from './db.messages.js';
 import { isFatalError, reasonOf } from './db-errors.js';
 import type { DbPool } from './db-pool.js';
-import { DbConnectionReleasedError } from './errors/index.js';
+import { DbConnectionReleasedError, DbStatementTimeoutError } from './errors/index.js';
+import type { DbDestroyReason } from './interfaces/index.js';
 
 /**
  * Who a lease belongs to (a request, a context); told when the lease first needs a connection.
@@ -11,7 +18,12 @@ import { DbConnectionReleasedError } from './errors/index.js';
  */
 export interface LeaseOwner {
   attach(lease: DbLease): boolean;
+  /** What took the connection, for leak reports: `GET /orders/:id`. */
+  describe?(): string;
 }
+
+// SERVER_STATUS_IN_TRANS, from the status flags of every OK packet.
+const IN_TRANSACTION = 0x0001;
 
 /**
  * One borrower's claim on one server connection: taken on the first statement, kept until
@@ -25,10 +37,17 @@ export class DbLease {
   private conn: PoolConnection | undefined;
   private acquiring: Promise<PoolConnection> | undefined;
   private releasing: Promise<void> | undefined;
+  private attached = false;
   private inflight = 0;
   private onIdle: (() => void) | undefined;
-  private fatal = false;
+  /** Statements sent on the current connection: 0 means it is fresh from the pool. */
+  private sent = 0;
+  /** Set when the connection must not be reused. */
+  private destroyReason: DbDestroyReason | null = null;
+  private inTx = false;
   private lastThreadId: number | null = null;
+  private leak:
+    { timer: NodeJS.Timeout; stack: string; since: number; reported: boolean } | undefined;
 
   constructor(
     private readonly pool: DbPool,
@@ -40,18 +59,39 @@ export class DbLease {
     return this.lastThreadId;
   }
 
+  /** Whether the server reported an open transaction after the last statement. */
+  get inTransaction(): boolean {
+    return this.inTx;
+  }
+
   async run<T>(
     prepared: boolean,
     sql: string | QueryOptions,
     values?: QueryValues,
   ): Promise<[T, FieldPacket[]]> {
     if (this.releasing) throw this.releasedError();
-    const conn = this.conn ?? (await this.connect());
+    let conn = this.conn ?? (await this.connect());
     // release() may have started while we waited for the connection.
     if (this.releasing) throw this.releasedError();
     this.inflight++;
     try {
-      return await this.command<T>(conn, prepared, sql, values);
+      const fresh = this.sent++ === 0;
+      try {
+        return await this.command<T>(conn, prepared, sql, values);
+      } catch (err) {
+        // The connection died before its first statement (killed in the same tick as the borrow,
+        // or dropped while idle and not noticed yet). Nothing of this request ran on it, and no
+        // transaction was open, so the statement runs once more on a new connection: the
+        // request never sees the race. A server aborts a statement whose connection is killed,
+        // so this cannot run it twice unless only the reply was lost.
+        if (!fresh || this.inTx || this.releasing || !isFatalError(err)) throw err;
+        if (err instanceof DbStatementTimeoutError) throw err;
+        this.returnConnection('fatal');
+        conn = await this.connect();
+        if (this.releasing) throw this.releasedError();
+        this.sent++;
+        return await this.command<T>(conn, prepared, sql, values);
+      }
     } finally {
       if (--this.inflight === 0) this.onIdle?.();
     }
@@ -70,14 +110,21 @@ export class DbLease {
 
   private connect(): Promise<PoolConnection> {
     if (this.acquiring) return this.acquiring;
-    if (this.owner && !this.owner.attach(this)) {
-      this.releasing = Promise.resolve();
-      return Promise.reject(this.releasedError());
+    if (!this.attached && this.owner) {
+      if (!this.owner.attach(this)) {
+        this.releasing = Promise.resolve();
+        return Promise.reject(this.releasedError());
+      }
+      this.attached = true;
     }
+    // Captured before any await, so the stack still shows the caller's frames.
+    const stack = this.pool.options.leakDetectionThreshold > 0 ? callerStack() : undefined;
     this.acquiring = this.pool.acquire(this.admitted).then(
       (conn) => {
         this.conn = conn;
+        this.sent = 0;
         this.lastThreadId = conn.threadId;
+        if (stack !== undefined) this.watchForLeak(stack);
         return conn;
       },
       (err: unknown) => {
@@ -95,14 +142,28 @@ export class DbLease {
     values: QueryValues | undefined,
   ): Promise<[T, FieldPacket[]]> {
     return new Promise((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined;
+      let timedOut = false;
       const done = (err: unknown, rows: unknown, fields: unknown) => {
+        if (timedOut) return;
+        if (timer) clearTimeout(timer);
         if (err) {
-          if (isFatalError(err)) this.fatal = true;
+          if (isFatalError(err)) this.destroyReason ??= 'fatal';
           reject(err);
-        } else {
-          resolve([rows as T, fields as FieldPacket[]]);
+          return;
         }
+        // OK packets (not result sets) carry the server's status flags.
+        const status = (rows as { serverStatus?: unknown } | null)?.serverStatus;
+        if (typeof status === 'number') this.inTx = (status & IN_TRANSACTION) !== 0;
+        resolve([rows as T, fields as FieldPacket[]]);
       };
+      const { statementTimeout } = this.pool.options;
+      if (statementTimeout > 0) {
+        timer = setTimeout(() => {
+          timedOut = true;
+          reject(this.timeOut(conn, statementTimeout));
+        }, statementTimeout);
+      }
       // mysql2's overloads do not accept a union of both call shapes; the runtime does.
       const driver = conn as unknown as DriverCalls;
       if (prepared) driver.execute(sql, values, done);
@@ -110,7 +171,24 @@ export class DbLease {
     });
   }
 
+  /**
+   * A statement ran too long. mysql2's own timeout only stops waiting: the server keeps running
+   * the statement and the connection stays busy. So: kill it server-side, close the socket now
+   * (the pool must not wait for a black-holed peer), and never reuse the connection.
+   */
+  private timeOut(conn: PoolConnection, ms: number): DbStatementTimeoutError {
+    this.destroyReason = 'timeout';
+    if (conn.threadId != null) this.pool.killQuery(conn.threadId);
+    this.pool.discard(conn, 'timeout');
+    return new DbStatementTimeoutError(
+      STATEMENT_TIMEOUT(this.pool.name, ms, conn.threadId),
+      this.pool.name,
+      ms,
+    );
+  }
+
   private async finish(): Promise<void> {
+    if (this.inflight > 0) await new Promise<void>((resolve) => (this.onIdle = resolve));
     if (!this.conn && this.acquiring) {
       try {
         await this.acquiring;
@@ -120,9 +198,20 @@ export class DbLease {
     }
     const conn = this.conn;
     if (!conn) return;
-    if (this.inflight > 0) await new Promise<void>((resolve) => (this.onIdle = resolve));
+    let reason = this.destroyReason;
+    if (reason === null && !(await this.reset(conn))) reason = 'reset';
+    this.returnConnection(reason);
+  }
+
+  /** Hands the current connection back (to be kept or destroyed) and forgets it. */
+  private returnConnection(reason: DbDestroyReason | null): void {
+    const conn = this.conn!;
     this.conn = undefined;
-    this.pool.giveBack(conn, !this.fatal && (await this.reset(conn)));
+    this.acquiring = undefined;
+    this.destroyReason = null;
+    this.inTx = false;
+    this.endLeakWatch();
+    this.pool.giveBack(conn, reason);
   }
 
   private reset(conn: PoolConnection): Promise<boolean> {
@@ -138,9 +227,40 @@ export class DbLease {
     });
   }
 
+  private watchForLeak(stack: string): void {
+    const ms = this.pool.options.leakDetectionThreshold;
+    const leak = { stack, since: Date.now(), reported: false, timer: undefined! as NodeJS.Timeout };
+    leak.timer = setTimeout(() => {
+      leak.reported = true;
+      this.pool.counters.leaks++;
+      this.pool.logger.warn(LEAK_SUSPECTED(this.pool.name, this.label(), ms, stack));
+    }, ms).unref();
+    this.leak = leak;
+  }
+
+  private endLeakWatch(): void {
+    const leak = this.leak;
+    if (!leak) return;
+    this.leak = undefined;
+    clearTimeout(leak.timer);
+    if (leak.reported) {
+      this.pool.logger.log(LEAK_ENDED(this.pool.name, this.label(), Date.now() - leak.since));
+    }
+  }
+
+  private label(): string {
+    return this.owner?.describe?.() ?? 'DbPool.withConnection()';
+  }
+
   private releasedError(): DbConnectionReleasedError {
     return new DbConnectionReleasedError(CONNECTION_RELEASED(this.pool.name));
   }
+}
+
+/** The stack of whoever asked for the connection, without this package's own frames. */
+function callerStack(): string {
+  const lines = (new Error().stack ?? '').split('\n').slice(1);
+  return lines.filter((l) => !/[/\\](db-lease|connection)\.[jt]s:/.test(l)).join('\n');
 }
 
 type DriverCallback = (err: unknown, rows: unknown, fields: unknown) => void;

@@ -1,5 +1,5 @@
-import type { PoolOptions } from 'mysql2';
-import { DB_DEFAULTS, DEFAULT_CONNECTION_NAME } from './db.constants.js';
+import type { ConnectionOptions, PoolOptions } from 'mysql2';
+import { DB_DEFAULTS, DEFAULT_CONNECTION_NAME, MIN_LIFETIME } from './db.constants.js';
 import { INVALID_OPTION, type DbTarget } from './db.messages.js';
 import { DbConfigError } from './errors/index.js';
 import type { DbModuleOptions } from './interfaces/index.js';
@@ -14,17 +14,26 @@ export interface ResolvedDbOptions {
   retryAttempts: number;
   retryDelay: number;
   registerInterceptor: boolean;
+  maxLifetime: number;
+  validateAfterIdle: number;
+  validationTimeout: number;
+  statementTimeout: number;
+  leakDetectionThreshold: number;
+  minIdle: number;
+  idleTimeout: number;
   /** Where the pool points, safe to print. */
   target: DbTarget;
   /** Passed to mysql2's createPool. */
   driver: PoolOptions;
+  /** The same without the pool's own keys, for a one-off side connection (KILL QUERY). */
+  connection: ConnectionOptions;
   /** Only to scrub it out of driver messages; never printed. */
   secret: string | undefined;
 }
 
 // mysql2 options this package takes over; accepting them silently would promise behaviour the
 // pool no longer has.
-const OWNED_DRIVER_OPTIONS = ['waitForConnections', 'maxIdle', 'idleTimeout', 'resetOnRelease'];
+const OWNED_DRIVER_OPTIONS = ['waitForConnections', 'maxIdle', 'resetOnRelease'];
 
 /** Applies defaults and validates; throws `DbConfigError` naming the option and the fix. @internal */
 export function resolveDbOptions(input: DbModuleOptions): ResolvedDbOptions {
@@ -53,6 +62,14 @@ export function resolveDbOptions(input: DbModuleOptions): ResolvedDbOptions {
     registerInterceptor = DB_DEFAULTS.registerInterceptor,
     connectionLimit = DB_DEFAULTS.connectionLimit,
     queueLimit = DB_DEFAULTS.queueLimit,
+    maxLifetime = DB_DEFAULTS.maxLifetime,
+    validateAfterIdle = DB_DEFAULTS.validateAfterIdle,
+    validationTimeout = DB_DEFAULTS.validationTimeout,
+    statementTimeout = DB_DEFAULTS.statementTimeout,
+    leakDetectionThreshold = DB_DEFAULTS.leakDetectionThreshold,
+    minIdle = DB_DEFAULTS.minIdle,
+    idleTimeout = DB_DEFAULTS.idleTimeout,
+    keepAliveInitialDelay = DB_DEFAULTS.keepAliveInitialDelay,
     ...driverOptions
   } = input;
 
@@ -62,6 +79,24 @@ export function resolveDbOptions(input: DbModuleOptions): ResolvedDbOptions {
   duration('acquireTimeout', acquireTimeout, 1);
   duration('shutdownTimeout', shutdownTimeout, 0);
   duration('retryDelay', retryDelay, 0);
+  duration('maxLifetime', maxLifetime, 0);
+  if (maxLifetime > 0 && maxLifetime < MIN_LIFETIME) {
+    throw new DbConfigError(
+      INVALID_OPTION('maxLifetime', maxLifetime, `0 (no limit) or at least ${MIN_LIFETIME} ms`),
+    );
+  }
+  duration('validateAfterIdle', validateAfterIdle, 0);
+  duration('validationTimeout', validationTimeout, 1);
+  duration('statementTimeout', statementTimeout, 0);
+  duration('leakDetectionThreshold', leakDetectionThreshold, 0);
+  integer('minIdle', minIdle, 0);
+  if (minIdle > connectionLimit) {
+    throw new DbConfigError(
+      INVALID_OPTION('minIdle', minIdle, `at most connectionLimit (${connectionLimit})`),
+    );
+  }
+  duration('idleTimeout', idleTimeout, 1);
+  duration('keepAliveInitialDelay', keepAliveInitialDelay, 0);
   if (typeof registerInterceptor !== 'boolean') {
     throw new DbConfigError(
       INVALID_OPTION('registerInterceptor', registerInterceptor, 'true or false'),
@@ -78,10 +113,21 @@ export function resolveDbOptions(input: DbModuleOptions): ResolvedDbOptions {
     retryAttempts,
     retryDelay,
     registerInterceptor,
+    maxLifetime,
+    validateAfterIdle,
+    validationTimeout,
+    statementTimeout,
+    leakDetectionThreshold,
+    minIdle,
+    idleTimeout,
     target,
     secret,
+    connection: { ...driverOptions, keepAliveInitialDelay },
     driver: {
       ...driverOptions,
+      // mysql2 leaves TCP keepalive to the OS default (7200 s on Linux), far too late to notice a
+      // dropped peer; probe after 30 s of silence instead.
+      keepAliveInitialDelay,
       connectionLimit,
       // Our own FIFO admits at most connectionLimit borrowers, so mysql2's queue stays empty.
       queueLimit: 0,

@@ -1,10 +1,18 @@
 import { Logger } from '@nestjs/common';
-import { createPool, type Pool, type PoolConnection } from 'mysql2';
+import {
+  createConnection,
+  createPool,
+  type Pool,
+  type PoolOptions,
+  type PoolConnection,
+  type RowDataPacket,
+} from 'mysql2';
 import { LOGGER_CONTEXT } from './db.internal-constants.js';
 import {
   ACQUIRE_TIMEOUT,
   CONNECT_FAILED,
   DRAIN_TIMEOUT,
+  LIFETIME_VS_WAIT_TIMEOUT,
   POOL_CLOSED,
   QUEUE_FULL,
   STARTUP_FAILED,
@@ -14,6 +22,7 @@ import {
 import { reasonOf } from './db-errors.js';
 import { DbLease } from './db-lease.js';
 import { resolveDbOptions, scrub, type ResolvedDbOptions } from './db-options.js';
+import { PoolCounters } from './db-pool-metrics.js';
 import {
   DbAcquireTimeoutError,
   DbConnectError,
@@ -21,20 +30,41 @@ import {
   DbQueueFullError,
   DbStartupError,
 } from './errors/index.js';
-import type { DbModuleOptions, DbPoolStats } from './interfaces/index.js';
+import type { DbDestroyReason, DbModuleOptions, DbPoolStats } from './interfaces/index.js';
 import { Connection, LeaseConnection, type QueryArgs, type QueryReturn } from './connection.js';
 
-interface Waiter {
-  grant: () => void;
-  timer: NodeJS.Timeout;
+/** One caller asking for a connection; one timer covers its whole wait. */
+interface Acquire {
+  readonly start: number;
+  timer: NodeJS.Timeout | undefined;
+  /** Resolved, rejected or timed out: nobody waits for this any more. */
+  done: boolean;
+  resolve(conn: PoolConnection): void;
+  reject(err: unknown): void;
 }
+
+/** What the pool knows of each open server connection. */
+interface ConnInfo {
+  /** `maxLifetime` less a random jitter, from creation. */
+  expiresAt: number;
+  /** Last return to the pool (or creation). */
+  lastUsed: number;
+  /** When the current borrower got it (Date.now()). */
+  borrowedAt: number;
+}
+
+// A random 0–2.5 % off each connection's lifetime, so connections made together do not all
+// expire together (HikariCP does the same).
+const LIFETIME_JITTER = 0.025;
 
 /**
  * One named pool: mysql2's pool as the engine, with a bounded FIFO of waiters and one absolute
- * deadline in front of it, clean-up on return and a draining close.
+ * deadline in front of it, validation before hand-out, a max lifetime, an idle policy that
+ * works, clean-up on return, and a draining close.
  *
  * Injected as `DbPool` (default connection) or with `@InjectPool(name)`. Use it for work outside a
- * request; inside a request inject `Connection` instead.
+ * request; inside a request inject `Connection` instead. Can also be used without Nest:
+ * `const pool = new DbPool({ uri }); await pool.verify(); ...; await pool.close();`.
  * @publicApi
  */
 export class DbPool {
@@ -44,30 +74,35 @@ export class DbPool {
   readonly options: ResolvedDbOptions;
   /** @internal */
   readonly logger = new Logger(LOGGER_CONTEXT);
+  /** @internal */
+  readonly counters = new PoolCounters();
 
   private readonly raw: Pool;
-  private readonly waiters: Waiter[] = [];
+  private readonly waiters: Acquire[] = [];
   private readonly borrowed = new Set<PoolConnection>();
-  private readonly open = new Set<PoolConnection>();
+  private readonly open = new Map<PoolConnection, ConnInfo>();
   /**
-   * Acquisitions in progress plus borrowed connections. mysql2 is only ever asked for a connection
-   * while a permit is held, so its own (deadline-less) queue is never used.
+   * Acquisitions being served plus borrowed connections. mysql2 is only ever asked for a
+   * connection while a permit is held, so its own (deadline-less) queue is never used.
    */
   private permits = 0;
   private state: 'open' | 'draining' | 'closed' = 'open';
   private closing: Promise<void> | undefined;
   private onDrained: (() => void) | undefined;
+  private readonly housekeeper: NodeJS.Timeout;
 
   constructor(options: DbModuleOptions) {
     this.options = resolveDbOptions(options);
     this.name = this.options.name;
-    this.raw = createPool(this.options.driver);
-    this.raw.on('connection', (conn: PoolConnection) => {
-      this.open.add(conn);
-      const forget = () => this.open.delete(conn);
-      conn.once('end', forget);
-      conn.once('error', forget);
-    });
+    this.raw = this.createDriverPool(this.options.driver);
+    this.raw.on('connection', (conn: PoolConnection) => this.track(conn));
+    const { idleTimeout, maxLifetime } = this.options;
+    const period = Math.max(
+      1_000,
+      Math.min(30_000, idleTimeout / 2, maxLifetime > 0 ? maxLifetime / 4 : Infinity),
+    );
+    // unref: the pool's housekeeping never keeps a process alive.
+    this.housekeeper = setInterval(() => this.housekeep(), period).unref();
   }
 
   /**
@@ -93,8 +128,9 @@ export class DbPool {
     return this.withConnection((c) => c.execute<T>(...args));
   }
 
-  /** Gauges from this package's own bookkeeping. */
+  /** Gauges, counters and timings from this package's own bookkeeping. */
   stats(): DbPoolStats {
+    const c = this.counters;
     return {
       name: this.name,
       total: this.open.size,
@@ -102,19 +138,30 @@ export class DbPool {
       borrowed: this.borrowed.size,
       pending: this.waiters.length,
       limit: this.options.connectionLimit,
+      created: c.created,
+      destroyed: { ...c.destroyed },
+      acquireTimeouts: c.acquireTimeouts,
+      leaks: c.leaks,
+      acquireWaitMs: c.acquireWait.summary(),
+      holdMs: c.hold.summary(),
     };
   }
 
   /**
-   * Checks the database answers, trying `retryAttempts` times `retryDelay` apart. Called by the
-   * module at start-up; on failure the pool is closed and `DbStartupError` thrown.
+   * Checks the database answers, trying `retryAttempts` times `retryDelay` apart, and warns when
+   * `maxLifetime` is not below the server's `wait_timeout`. Called by the module at start-up; on
+   * failure the pool is closed and `DbStartupError` thrown.
    */
   async verify(): Promise<void> {
-    const { retryAttempts, retryDelay, target, secret } = this.options;
+    const { retryAttempts, retryDelay, target, secret, maxLifetime } = this.options;
     let reason = '';
     for (let attempt = 1; attempt <= retryAttempts; attempt++) {
       try {
-        await this.query('SELECT 1');
+        const [rows] = await this.query<RowDataPacket[]>('SELECT @@wait_timeout AS w');
+        const waitTimeout = Number(rows[0]?.w);
+        if (maxLifetime > 0 && maxLifetime >= waitTimeout * 1000 - 30_000) {
+          this.logger.warn(LIFETIME_VS_WAIT_TIMEOUT(this.name, maxLifetime, waitTimeout));
+        }
         return;
       } catch (err) {
         const cause = err instanceof DbConnectError ? err.cause : err;
@@ -145,105 +192,222 @@ export class DbPool {
   }
 
   /**
-   * Admits the caller under the limit or queues it, FIFO, with one deadline covering the wait
-   * and the connect. @internal
+   * Admits the caller under the limit or queues it, FIFO. One deadline covers the wait, the
+   * connect and validation. @internal
    */
   acquire(admitted: boolean): Promise<PoolConnection> {
     if (this.state === 'closed' || (this.state === 'draining' && !admitted)) {
       return Promise.reject(new DbPoolClosedError(POOL_CLOSED(this.name), this.name));
     }
-    const start = Date.now();
-    if (this.permits < this.options.connectionLimit) {
-      this.permits++;
-      return this.take(start);
-    }
-    const { queueLimit } = this.options;
-    if (queueLimit > 0 && this.waiters.length >= queueLimit) {
+    const { connectionLimit, queueLimit, acquireTimeout } = this.options;
+    const admittedNow = this.permits < connectionLimit;
+    if (!admittedNow && queueLimit > 0 && this.waiters.length >= queueLimit) {
       return Promise.reject(new DbQueueFullError(QUEUE_FULL(this.name, queueLimit), this.name));
     }
-    return new Promise<void>((resolve, reject) => {
-      const waiter: Waiter = {
-        grant: resolve,
-        timer: setTimeout(() => {
-          this.waiters.splice(this.waiters.indexOf(waiter), 1);
-          reject(this.timeoutError(start));
-        }, this.options.acquireTimeout),
-      };
-      this.waiters.push(waiter);
-    }).then(() => this.take(start));
+    return new Promise<PoolConnection>((resolve, reject) => {
+      const req: Acquire = { start: Date.now(), timer: undefined, done: false, resolve, reject };
+      req.timer = setTimeout(() => this.expire(req), acquireTimeout);
+      if (admittedNow) {
+        this.permits++;
+        void this.serve(req);
+      } else {
+        this.waiters.push(req);
+      }
+    });
   }
 
   /**
-   * Takes a connection back from a lease: `reuse` false destroys it (fatal error seen, clean-up
-   * failed). Ignores connections already taken back (shutdown may have destroyed it). @internal
+   * Takes a connection back from a lease. `destroy` names why it must not be reused (a fatal error
+   * was seen, clean-up failed, a statement timed out); `null` returns it to the pool. Ignores
+   * connections already taken back (shutdown may have destroyed it). @internal
    */
-  giveBack(conn: PoolConnection, reuse: boolean): void {
+  giveBack(conn: PoolConnection, destroy: DbDestroyReason | null): void {
     if (!this.borrowed.delete(conn)) return;
-    if (reuse && this.state !== 'closed') {
-      conn.release();
+    const info = this.open.get(conn);
+    if (info) this.counters.hold.record(Date.now() - info.borrowedAt);
+    if (!info) {
+      conn.destroy(); // mysql2 already dropped it (error/end event): just make sure it is closed
+    } else if (destroy !== null || this.state === 'closed' || conn.state !== 'authenticated') {
+      this.destroy(conn, destroy ?? (this.state === 'closed' ? 'shutdown' : 'fatal'));
+    } else if (this.now() >= info.expiresAt) {
+      this.destroy(conn, 'lifetime');
     } else {
-      this.destroy(conn);
+      info.lastUsed = this.now();
+      conn.release();
     }
     this.releasePermit();
   }
 
-  /** Asks mysql2 for a connection, holding a permit, within what is left of the deadline. */
-  private take(start: number): Promise<PoolConnection> {
-    if (this.state === 'closed') {
-      // A waiter granted by close(): the permit it holds goes back unused.
-      this.releasePermit();
-      return Promise.reject(new DbPoolClosedError(POOL_CLOSED(this.name), this.name));
-    }
-    return new Promise((resolve, reject) => {
-      let gaveUp = false;
-      const timer = setTimeout(
-        () => {
-          gaveUp = true;
-          reject(this.timeoutError(start));
-        },
-        Math.max(0, this.options.acquireTimeout - (Date.now() - start)),
-      );
-      this.raw.getConnection((err, conn) => {
-        if (gaveUp) {
-          // The caller stopped waiting; a connection that still arrives goes straight back.
-          if (err) this.releasePermit();
-          else {
-            this.borrowed.add(conn);
-            this.giveBack(conn, true);
-          }
-          return;
-        }
-        clearTimeout(timer);
-        if (err) {
-          this.releasePermit();
-          reject(this.connectError(err));
-          return;
-        }
-        this.borrowed.add(conn);
-        resolve(conn);
-      });
+  /**
+   * Closes a borrowed connection at once (a statement timed out on it); it stays counted as
+   * borrowed until its lease gives it back. @internal
+   */
+  discard(conn: PoolConnection, reason: DbDestroyReason): void {
+    if (this.borrowed.has(conn)) this.destroy(conn, reason);
+  }
+
+  /**
+   * Kills the statement running on server connection `threadId`, over a connection of its own
+   * (the statement's connection is busy). Best effort: failures are logged. @internal
+   */
+  killQuery(threadId: number): void {
+    const side = createConnection(this.options.connection);
+    side.on('error', () => undefined); // reported through the query callback below
+    side.query('KILL QUERY ?', [threadId], (err) => {
+      if (err) {
+        this.logger.warn(
+          `Pool "${this.name}": could not kill the timed-out statement on connection ${threadId}: ${reasonOf(err)}`,
+        );
+      }
+      side.destroy();
     });
+  }
+
+  /** Builds the mysql2 pool. A seam for unit tests of the pool's arithmetic (no server). */
+  protected createDriverPool(config: PoolOptions): Pool {
+    return createPool(config);
+  }
+
+  /**
+   * The clock for lifetime, idle and validation decisions (ms). Tests override it to move time
+   * without sleeping; deadlines use real timers.
+   */
+  protected now(): number {
+    return Date.now();
+  }
+
+  /** Serves one admitted caller; holds a permit until it hands it on or gives it back. */
+  private async serve(req: Acquire): Promise<void> {
+    try {
+      for (;;) {
+        if (this.state === 'closed') throw new DbPoolClosedError(POOL_CLOSED(this.name), this.name);
+        const conn = await this.fetch();
+        // Counted as borrowed while checked, so housekeeping leaves it alone.
+        this.borrowed.add(conn);
+        const problem = req.done ? null : await this.check(conn, req);
+        if (req.done) {
+          // The caller gave up meanwhile: the connection goes back, unharmed.
+          this.open.get(conn)!.borrowedAt = Date.now();
+          this.giveBack(conn, problem);
+          return;
+        }
+        if (problem === null) {
+          req.done = true;
+          clearTimeout(req.timer);
+          const now = Date.now();
+          this.open.get(conn)!.borrowedAt = now;
+          this.counters.acquireWait.record(now - req.start);
+          req.resolve(conn);
+          return;
+        }
+        this.borrowed.delete(conn);
+        this.destroy(conn, problem);
+      }
+    } catch (err) {
+      this.releasePermit();
+      if (!req.done) {
+        req.done = true;
+        clearTimeout(req.timer);
+        req.reject(err);
+      }
+    }
+  }
+
+  /** mysql2's getConnection: a free connection (LIFO) or a new one. */
+  private fetch(): Promise<PoolConnection> {
+    return new Promise((resolve, reject) => {
+      this.raw.getConnection((err, conn) => (err ? reject(this.connectError(err)) : resolve(conn)));
+    });
+  }
+
+  /**
+   * Why `conn` must not be handed out, or null. Pings only connections idle longer than
+   * `validateAfterIdle`: a busy pool pays nothing, an idle one pays one round trip.
+   */
+  private async check(conn: PoolConnection, req: Acquire): Promise<DbDestroyReason | null> {
+    const info = this.open.get(conn);
+    if (!info || conn.state !== 'authenticated') return 'fatal';
+    const now = this.now();
+    if (now >= info.expiresAt) return 'lifetime';
+    if (now - info.lastUsed < this.options.validateAfterIdle) return null;
+    const left = this.options.acquireTimeout - (Date.now() - req.start);
+    const alive = await ping(conn, Math.max(1, Math.min(this.options.validationTimeout, left)));
+    return alive ? null : 'validation';
   }
 
   /** Hands the permit to the oldest waiter, or frees it. */
   private releasePermit(): void {
     const next = this.waiters.shift();
     if (next) {
-      clearTimeout(next.timer);
-      next.grant();
+      void this.serve(next);
       return;
     }
     this.permits--;
     if (this.permits === 0) this.onDrained?.();
   }
 
-  private destroy(conn: PoolConnection): void {
-    this.open.delete(conn);
+  private expire(req: Acquire): void {
+    if (req.done) return;
+    req.done = true;
+    const queued = this.waiters.indexOf(req);
+    if (queued >= 0) this.waiters.splice(queued, 1);
+    req.reject(this.timeoutError(req.start));
+  }
+
+  private track(conn: PoolConnection): void {
+    const now = this.now();
+    const { maxLifetime } = this.options;
+    const lifetime =
+      maxLifetime > 0 ? maxLifetime * (1 - Math.random() * LIFETIME_JITTER) : Infinity;
+    this.open.set(conn, { expiresAt: now + lifetime, lastUsed: now, borrowedAt: 0 });
+    this.counters.created++;
+    // mysql2 drops a connection from its pool on 'error'/'end' (killed, server gone, wait_timeout).
+    const lost = () => this.forget(conn, 'fatal');
+    conn.once('end', lost);
+    conn.once('error', lost);
+  }
+
+  private forget(conn: PoolConnection, reason: DbDestroyReason): void {
+    if (this.open.delete(conn)) this.counters.destroyed[reason]++;
+  }
+
+  private destroy(conn: PoolConnection, reason: DbDestroyReason): void {
+    this.forget(conn, reason);
     conn.destroy();
+  }
+
+  /** Closes expired and surplus idle connections; opens connections up to `minIdle`. */
+  private housekeep(): void {
+    if (this.state !== 'open') return;
+    const { minIdle, idleTimeout, connectionLimit } = this.options;
+    const now = this.now();
+    let idle = this.open.size - this.borrowed.size;
+    for (const [conn, info] of this.open) {
+      if (this.borrowed.has(conn)) continue;
+      if (now >= info.expiresAt) {
+        this.destroy(conn, 'lifetime');
+        idle--;
+      } else if (idle > minIdle && now - info.lastUsed > idleTimeout) {
+        this.destroy(conn, 'idle');
+        idle--;
+      }
+    }
+    for (let missing = minIdle - idle; missing > 0 && this.permits < connectionLimit; missing--) {
+      this.permits++;
+      this.fetch()
+        .then((conn) => conn.release())
+        .catch((err: unknown) =>
+          this.logger.warn(
+            `Pool "${this.name}": could not open an idle connection: ${reasonOf(err)}`,
+          ),
+        )
+        .finally(() => this.releasePermit());
+    }
   }
 
   private async drainAndEnd(): Promise<void> {
     if (this.state === 'open') this.state = 'draining';
+    clearInterval(this.housekeeper);
     const { shutdownTimeout } = this.options;
     if (this.permits > 0) {
       await new Promise<void>((resolve) => {
@@ -256,21 +420,23 @@ export class DbPool {
     }
     this.state = 'closed';
     for (const waiter of this.waiters.splice(0)) {
+      waiter.done = true;
       clearTimeout(waiter.timer);
-      // A granted waiter finds the pool closed in take() and fails with DbPoolClosedError.
-      waiter.grant();
+      waiter.reject(new DbPoolClosedError(POOL_CLOSED(this.name), this.name));
     }
     if (this.borrowed.size > 0) {
       this.logger.warn(DRAIN_TIMEOUT(this.name, shutdownTimeout, this.borrowed.size));
-      for (const conn of this.borrowed) this.destroy(conn);
+      for (const conn of this.borrowed) this.destroy(conn, 'shutdown');
       this.borrowed.clear();
     }
-    // mysql2's end() sends COM_QUIT to every connection it still has: all idle by now.
-    await new Promise<void>((resolve) => this.raw.end(() => resolve()));
+    // What is left is idle; mysql2's end() sends each COM_QUIT. Forget them first so their 'end'
+    // events are not counted as fatal.
     this.open.clear();
+    await new Promise<void>((resolve) => this.raw.end(() => resolve()));
   }
 
   private timeoutError(start: number): DbAcquireTimeoutError {
+    this.counters.acquireTimeouts++;
     const waited = Date.now() - start;
     const { connectionLimit } = this.options;
     return new DbAcquireTimeoutError(
@@ -290,6 +456,17 @@ export class DbPool {
       { cause: err },
     );
   }
+}
+
+/** COM_PING with its own deadline; a hung or failed ping means a dead connection. */
+function ping(conn: PoolConnection, timeoutMs: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), timeoutMs);
+    conn.ping((err) => {
+      clearTimeout(timer);
+      resolve(!err);
+    });
+  });
 }
 
 type FieldList = Awaited<ReturnType<Connection['query']>>[1];

@@ -17,4 +17,15 @@ export const DB_DEFAULTS = {
   retryAttempts: 3,
   retryDelay: 1_000,
   registerInterceptor: true,
+  maxLifetime: 1_800_000,
+  validateAfterIdle: 500,
+  validationTimeout: 1_000,
+  statementTimeout: 0,
+  leakDetectionThreshold: 0,
+  minIdle: 0,
+  idleTimeout: 600_000,
+  keepAliveInitialDelay: 30_000,
 } as const;
+
+/** Shortest `maxLifetime` accepted (as HikariCP): shorter churns connections for nothing. */
+export const MIN_LIFETIME = 30_000;

@@ -14,6 +14,7 @@ const UNAVAILABLE = new Set([
   'DB_POOL_CLOSED',
   'DB_QUEUE_FULL',
   'DB_CONNECT',
+  'DB_STATEMENT_TIMEOUT',
 ]);
 
 /**

@@ -62,3 +62,21 @@ function formatValue(v: unknown): string {
   if (typeof v === 'number' || typeof v === 'boolean' || v == null) return String(v);
   return typeof v;
 }
+
+export const LIFETIME_VS_WAIT_TIMEOUT = (name: string, maxLifetime: number, waitTimeoutS: number) =>
+  `Pool "${name}": maxLifetime (${maxLifetime} ms) is not comfortably below the server's ` +
+  `wait_timeout (${waitTimeoutS} s), so the server may close idle connections first. ` +
+  `Set maxLifetime to at most ${Math.max(0, waitTimeoutS * 1000 - 30_000)} ms, or raise wait_timeout.`;
+
+export const STATEMENT_TIMEOUT = (name: string, ms: number, threadId: number | null) =>
+  `A statement on pool "${name}" ran longer than statementTimeout (${ms} ms); it was killed on ` +
+  `the server (connection ${threadId ?? '?'}) and its connection closed. ` +
+  `Possible solutions: make the statement faster, or raise "statementTimeout".`;
+
+export const LEAK_SUSPECTED = (name: string, label: string, ms: number, stack: string) =>
+  `Pool "${name}": a connection taken by ${label} has been held for more than ${ms} ms ` +
+  `(leakDetectionThreshold); possible leak. Taken at:\n${stack}`;
+
+export const LEAK_ENDED = (name: string, label: string, heldMs: number) =>
+  `Pool "${name}": the connection taken by ${label} (reported as a possible leak) came back ` +
+  `after ${heldMs} ms.`;

@@ -6,3 +6,4 @@ export * from './db-connection-released.error.js';
 export * from './db-pool-closed.error.js';
 export * from './db-queue-full.error.js';
 export * from './db-startup.error.js';
+export * from './db-statement-timeout.error.js';

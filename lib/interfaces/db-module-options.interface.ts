@@ -11,8 +11,8 @@ import type { PoolOptions } from 'mysql2';
  * `password`/`database`, `ssl`, `charset`, `timezone`, `connectionLimit`, `queueLimit`,
  * `connectTimeout`, ...) plus this package's own. All times are in milliseconds.
  *
- * mysql2's `waitForConnections`, `maxIdle`, `idleTimeout` and `resetOnRelease` are not accepted:
- * this package owns waiting, idling and clean-up (see the README).
+ * mysql2's `waitForConnections`, `maxIdle` and `resetOnRelease` are not accepted: this package
+ * owns waiting, idling and clean-up (see the README). `idleTimeout` is this package's own.
  * @publicApi
  */
 export interface DbModuleOptions extends Omit<
@@ -57,6 +57,48 @@ export interface DbModuleOptions extends Omit<
    * @default 1000
    */
   retryDelay?: number;
+  /**
+   * A server connection older than this is closed when it comes back and never handed out (each
+   * connection's limit is shortened by a random 0–2.5 % so they do not all expire together).
+   * Keep it below the server's `wait_timeout`. `0` disables it; otherwise at least 30000.
+   * @default 1800000 (30 min)
+   */
+  maxLifetime?: number;
+  /**
+   * A connection idle longer than this is pinged before it is handed out; a dead one is destroyed
+   * and another taken, all within `acquireTimeout`. `0` pings every time.
+   * @default 500
+   */
+  validateAfterIdle?: number;
+  /**
+   * How long that ping may take before the connection counts as dead.
+   * @default 1000
+   */
+  validationTimeout?: number;
+  /**
+   * Longest a statement may run: past it the statement fails with `DbStatementTimeoutError`
+   * (HTTP 503), its connection is destroyed and the server-side statement is killed
+   * (`KILL QUERY` over a separate connection). `0` turns it off.
+   * @default 0
+   */
+  statementTimeout?: number;
+  /**
+   * Log a warning (with the route and the stack where it was taken) when a connection is held
+   * longer than this, and again when it finally comes back. `0` turns it off.
+   * @default 0
+   */
+  leakDetectionThreshold?: number;
+  /**
+   * Idle connections kept open however long they sit unused; the pool also opens connections in
+   * the background to keep this many.
+   * @default 0
+   */
+  minIdle?: number;
+  /**
+   * An idle connection above `minIdle` unused for this long is closed.
+   * @default 600000 (10 min)
+   */
+  idleTimeout?: number;
   /**
    * Register `DbInterceptor` globally (`APP_INTERCEPTOR`). Turn off only to place it yourself
    * with `@UseInterceptors(DbInterceptor)`; connections are still released on response close.
