@@ -1,5 +1,6 @@
 import type { FieldPacket, QueryOptions, QueryResult, QueryValues } from 'mysql2';
 import type { DbLease } from './db-lease.js';
+import type { TransactionOptions } from './interfaces/index.js';
 
 /** What `query()`/`execute()` may resolve to, as in `mysql2/promise`. @publicApi */
 export type QueryReturn = QueryResult;
@@ -31,19 +32,49 @@ export abstract class Connection {
     ...args: QueryArgs
   ): Promise<[T, FieldPacket[]]>;
 
-  /** `START TRANSACTION`. A transaction still open when the request ends is rolled back. */
+  /**
+   * Runs `fn` in a transaction and resolves to its result: `START TRANSACTION` first, `COMMIT`
+   * when `fn` resolves, `ROLLBACK` (and `fn`'s error rethrown) when it rejects.
+   *
+   * Called inside another transaction (a `@Transactional()` handler, an outer `transaction()`, or
+   * one begun with `beginTransaction()`) it runs as a `SAVEPOINT` instead: if `fn` rejects, only
+   * its own work is undone and the outer transaction goes on if the caller catches the error. A
+   * nested call cannot change `isolationLevel` or `readOnly`, and only the outermost transaction
+   * retries (a deadlock rolls back everything, savepoints included).
+   *
+   * `fn` receives this same connection. Statements must be awaited inside `fn`; do not run two
+   * `transaction()` calls concurrently on one connection.
+   * @throws DbDeadlockError after a deadlock the `retries` (default 0) did not cure
+   * @throws DbConfigError for invalid options, DbTransactionError for a nested call that conflicts
+   */
+  abstract transaction<T>(
+    fn: (conn: Connection) => Promise<T>,
+    options?: TransactionOptions,
+  ): Promise<T>;
+
+  /**
+   * `START TRANSACTION`. A transaction still open when the request ends is rolled back (and a
+   * warning logged). Refused with `DbTransactionError` inside `transaction()` or `@Transactional()`.
+   */
   abstract beginTransaction(): Promise<void>;
 
-  /** `COMMIT`. */
+  /**
+   * `COMMIT`. Refused with `DbTransactionError` when no transaction is open (nothing begun, already
+   * ended, or rolled back by the server after a deadlock) and inside `transaction()` or
+   * `@Transactional()`, which commit for you.
+   */
   abstract commit(): Promise<void>;
 
-  /** `ROLLBACK`. */
+  /** `ROLLBACK`. Refused inside `transaction()` or `@Transactional()`: throw an error instead. */
   abstract rollback(): Promise<void>;
 }
 
-/** A `Connection` bound to one lease (REQUEST scope, `withConnection`). @internal */
+/**
+ * A `Connection` that runs on a lease: a fixed one (REQUEST scope, `withConnection`), or, in a
+ * subclass, the current unit of work's (context scope). @internal
+ */
 export class LeaseConnection extends Connection {
-  constructor(private readonly lease: DbLease) {
+  constructor(private readonly bound?: DbLease) {
     super();
   }
 
@@ -51,23 +82,34 @@ export class LeaseConnection extends Connection {
     return this.lease.threadId;
   }
 
+  /** The lease statements run on. */
+  protected get lease(): DbLease {
+    return this.bound!;
+  }
+
+  // Statements go through the lease's transaction state, which begins a @Transactional()
+  // unit's transaction before the first one and refuses them after a deadlock (issue 4).
   query<T extends QueryReturn = QueryReturn>(...args: QueryArgs): Promise<[T, FieldPacket[]]> {
-    return this.lease.run<T>(false, args[0], args[1]);
+    return this.lease.tx.statement<T>(false, args[0], args[1]);
   }
 
   execute<T extends QueryReturn = QueryReturn>(...args: QueryArgs): Promise<[T, FieldPacket[]]> {
-    return this.lease.run<T>(true, args[0], args[1]);
+    return this.lease.tx.statement<T>(true, args[0], args[1]);
   }
 
-  async beginTransaction(): Promise<void> {
-    await this.lease.run(false, 'START TRANSACTION');
+  transaction<T>(fn: (conn: Connection) => Promise<T>, options?: TransactionOptions): Promise<T> {
+    return this.lease.tx.transaction(this, fn, options);
   }
 
-  async commit(): Promise<void> {
-    await this.lease.run(false, 'COMMIT');
+  beginTransaction(): Promise<void> {
+    return this.lease.tx.beginTransaction();
   }
 
-  async rollback(): Promise<void> {
-    await this.lease.run(false, 'ROLLBACK');
+  commit(): Promise<void> {
+    return this.lease.tx.commit();
+  }
+
+  rollback(): Promise<void> {
+    return this.lease.tx.rollback();
   }
 }

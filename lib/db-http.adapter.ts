@@ -1,7 +1,10 @@
 // Everything this package knows about HTTP servers lives here.
 import type { ExecutionContext } from '@nestjs/common';
 import { REQUEST_LEASES } from './db.internal-constants.js';
+import { currentUnit } from './db-context.js';
+import type { DbLease, LeaseOwner } from './db-lease.js';
 import { DbLeaseSet } from './db-lease-set.js';
+import type { UnitTransaction } from './db-transaction.js';
 
 interface Closable {
   once(event: 'close', listener: () => void): unknown;
@@ -32,12 +35,46 @@ export function workOf(context: ExecutionContext): object | undefined {
  * away; that releases the request's connections even when the interceptor never runs (a guard,
  * pipe or middleware threw) or the client aborted.
  */
-export function leaseSetOf(req: object): DbLeaseSet {
+export function leaseSetOf(req: object, res?: object): DbLeaseSet {
   const carrier = req as Carrier;
   return (carrier[REQUEST_LEASES] ??= new DbLeaseSet(
-    (set) => carrier.res?.once('close', () => void set.releaseAll()),
+    (set) =>
+      ((res as Closable | undefined) ?? carrier.res)?.once('close', () => void set.releaseAll()),
     () => describeRequest(carrier),
   ));
+}
+
+/**
+ * The owner of a REQUEST-scoped lease, decided at its first statement: the unit of work open then
+ * (a microservice message or GraphQL operation opened by `DbInterceptor`, a context-scoped
+ * request), else the HTTP request's own set. Deciding at creation would be too early: Nest builds
+ * REQUEST-scoped providers before any interceptor runs.
+ */
+export class RequestOwner implements LeaseOwner {
+  private target: DbLeaseSet | undefined;
+
+  constructor(private readonly req: object) {}
+
+  attach(lease: DbLease): boolean {
+    return this.unit().attach(lease);
+  }
+
+  describe(): string {
+    return this.unit().describe();
+  }
+
+  get transaction(): UnitTransaction | undefined {
+    return this.unit().transaction;
+  }
+
+  private unit(): DbLeaseSet {
+    return (this.target ??= currentUnit() ?? leaseSetOf(this.req));
+  }
+}
+
+/** The lease set of a request if it has one; never creates it. */
+export function leaseSetIfAny(req: object): DbLeaseSet | undefined {
+  return (req as Carrier)[REQUEST_LEASES];
 }
 
 /** Releases the leases of a request, if it has any. */

@@ -1,12 +1,21 @@
 import type { DbLease, LeaseOwner } from './db-lease.js';
+import type { DbPool } from './db-pool.js';
+import type { UnitTransaction } from './db-transaction.js';
 
 /**
  * The leases of one unit of work (an HTTP request, a message, a context): every named connection
  * the work touched. `releaseAll()` ends the set: later first queries are refused. @internal
  */
 export class DbLeaseSet implements LeaseOwner {
+  /** Set by `runUnit()` while a `@Transactional()` unit of work runs; its leases begin it lazily. */
+  transaction: UnitTransaction | undefined;
+
   private leases: DbLease[] | undefined;
   private ended = false;
+  /** Context scope: the unit's lease of each pool, made on first use (one pool is the norm). */
+  private firstPool: DbPool | undefined;
+  private firstLease: DbLease | undefined;
+  private otherLeases: Map<DbPool, DbLease> | undefined;
 
   /**
    * @param onFirstAttach runs once, when the first lease takes a connection (lazy hooks).
@@ -30,6 +39,32 @@ export class DbLeaseSet implements LeaseOwner {
       this.onFirstAttach?.(this);
     }
     return true;
+  }
+
+  /** The leases that have taken a connection, in order. */
+  get attached(): readonly DbLease[] {
+    return this.leases ?? [];
+  }
+
+  /** True once `releaseAll()` was called. */
+  get released(): boolean {
+    return this.ended;
+  }
+
+  /** The unit's lease of `pool` (context scope), created on first use; takes no connection yet. */
+  leaseFor(pool: DbPool): DbLease {
+    if (this.firstPool === pool) return this.firstLease!;
+    let lease = this.otherLeases?.get(pool);
+    if (lease) return lease;
+    lease = pool.createLease();
+    lease.owner = this;
+    if (this.firstPool === undefined) {
+      this.firstPool = pool;
+      this.firstLease = lease;
+    } else {
+      (this.otherLeases ??= new Map()).set(pool, lease);
+    }
+    return lease;
   }
 
   /** Releases every lease (idempotent). Resolves when all are back in their pools. */

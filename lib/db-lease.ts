@@ -8,6 +8,7 @@ import {
 } from './db.messages.js';
 import { isFatalError, reasonOf } from './db-errors.js';
 import type { DbPool } from './db-pool.js';
+import { LeaseTransaction, type UnitTransaction } from './db-transaction.js';
 import { DbConnectionReleasedError, DbStatementTimeoutError } from './errors/index.js';
 import type { DbDestroyReason } from './interfaces/index.js';
 
@@ -20,6 +21,8 @@ export interface LeaseOwner {
   attach(lease: DbLease): boolean;
   /** What took the connection, for leak reports: `GET /orders/:id`. */
   describe?(): string;
+  /** The transaction the owner's unit of work wants (`@Transactional()`), begun lazily. */
+  readonly transaction?: UnitTransaction;
 }
 
 // SERVER_STATUS_IN_TRANS, from the status flags of every OK packet.
@@ -33,6 +36,8 @@ const IN_TRANSACTION = 0x0001;
 export class DbLease {
   /** Set by whoever hands the lease out; consulted before the first acquire. */
   owner: LeaseOwner | undefined;
+  /** Transactions and savepoints opened through this lease (db-transaction.ts). */
+  readonly tx: LeaseTransaction = new LeaseTransaction(this);
 
   private conn: PoolConnection | undefined;
   private acquiring: Promise<PoolConnection> | undefined;
@@ -57,6 +62,11 @@ export class DbLease {
 
   get threadId(): number | null {
     return this.lastThreadId;
+  }
+
+  /** The name of the pool (connection) this lease borrows from. */
+  get poolName(): string {
+    return this.pool.name;
   }
 
   /** Whether the server reported an open transaction after the last statement. */

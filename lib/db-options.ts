@@ -2,7 +2,7 @@ import type { ConnectionOptions, PoolOptions } from 'mysql2';
 import { DB_DEFAULTS, DEFAULT_CONNECTION_NAME, MIN_LIFETIME } from './db.constants.js';
 import { INVALID_OPTION, type DbTarget } from './db.messages.js';
 import { DbConfigError } from './errors/index.js';
-import type { DbModuleOptions } from './interfaces/index.js';
+import type { DbModuleOptions, DbScope } from './interfaces/index.js';
 
 /** Options after defaults and validation; what the pool runs on. @internal */
 export interface ResolvedDbOptions {
@@ -14,6 +14,7 @@ export interface ResolvedDbOptions {
   retryAttempts: number;
   retryDelay: number;
   registerInterceptor: boolean;
+  scope: DbScope;
   maxLifetime: number;
   validateAfterIdle: number;
   validationTimeout: number;
@@ -59,7 +60,8 @@ export function resolveDbOptions(input: DbModuleOptions): ResolvedDbOptions {
     shutdownTimeout = DB_DEFAULTS.shutdownTimeout,
     retryAttempts = DB_DEFAULTS.retryAttempts,
     retryDelay = DB_DEFAULTS.retryDelay,
-    registerInterceptor = DB_DEFAULTS.registerInterceptor,
+    scope = DB_DEFAULTS.scope,
+    registerInterceptor = scope === 'request',
     connectionLimit = DB_DEFAULTS.connectionLimit,
     queueLimit = DB_DEFAULTS.queueLimit,
     maxLifetime = DB_DEFAULTS.maxLifetime,
@@ -97,6 +99,9 @@ export function resolveDbOptions(input: DbModuleOptions): ResolvedDbOptions {
   }
   duration('idleTimeout', idleTimeout, 1);
   duration('keepAliveInitialDelay', keepAliveInitialDelay, 0);
+  if (scope !== 'request' && scope !== 'context') {
+    throw new DbConfigError(INVALID_OPTION('scope', scope, `'request' or 'context'`));
+  }
   if (typeof registerInterceptor !== 'boolean') {
     throw new DbConfigError(
       INVALID_OPTION('registerInterceptor', registerInterceptor, 'true or false'),
@@ -113,6 +118,7 @@ export function resolveDbOptions(input: DbModuleOptions): ResolvedDbOptions {
     retryAttempts,
     retryDelay,
     registerInterceptor,
+    scope,
     maxLifetime,
     validateAfterIdle,
     validationTimeout,

@@ -30,7 +30,12 @@ import {
   DbQueueFullError,
   DbStartupError,
 } from './errors/index.js';
-import type { DbDestroyReason, DbModuleOptions, DbPoolStats } from './interfaces/index.js';
+import type {
+  DbDestroyReason,
+  DbModuleOptions,
+  DbPoolStats,
+  TransactionOptions,
+} from './interfaces/index.js';
 import { Connection, LeaseConnection, type QueryArgs, type QueryReturn } from './connection.js';
 
 /** One caller asking for a connection; one timer covers its whole wait. */
@@ -116,6 +121,15 @@ export class DbPool {
     } finally {
       await lease.release();
     }
+  }
+
+  /**
+   * Runs `fn` in a transaction on a connection of its own: committed when `fn` resolves, rolled
+   * back when it throws, the connection returned either way. `conn.transaction()` calls inside
+   * become savepoints. Options as for `Connection.transaction()` (`retries` default 0).
+   */
+  transaction<T>(fn: (conn: Connection) => Promise<T>, options?: TransactionOptions): Promise<T> {
+    return this.withConnection((conn) => conn.transaction(fn, options));
   }
 
   /** One statement on a connection borrowed for it alone; resolves to `[rows, fields]`. */

@@ -16,7 +16,7 @@ export const DB_DEFAULTS = {
   shutdownTimeout: 10_000,
   retryAttempts: 3,
   retryDelay: 1_000,
-  registerInterceptor: true,
+  scope: 'request',
   maxLifetime: 1_800_000,
   validateAfterIdle: 500,
   validationTimeout: 1_000,
@@ -29,3 +29,16 @@ export const DB_DEFAULTS = {
 
 /** Shortest `maxLifetime` accepted (as HikariCP): shorter churns connections for nothing. */
 export const MIN_LIFETIME = 30_000;
+
+/**
+ * Defaults of `@Transactional()` / `transaction()` options, and the pause between two attempts
+ * of a transaction rolled back by a deadlock: attempt n waits a random time between half and all
+ * of `min(retryDelayMax, retryDelayBase * 2^(n-1))` ms (10–20, 20–40, 40–80, ... up to 250–500).
+ * @publicApi
+ */
+export const TRANSACTION_DEFAULTS = {
+  retries: 0,
+  retryOnLockWaitTimeout: false,
+  retryDelayBase: 20,
+  retryDelayMax: 500,
+} as const;

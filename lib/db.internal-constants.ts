@@ -1,8 +1,14 @@
 /** @internal token of the resolved options of one named connection. */
 export const getOptionsToken = (name: string): string => `DB:OPTIONS(${name})`;
 
-/** @internal token under which each dynamic `DbModule` knows its own connection name. */
-export const DB_MODULE_NAME = 'DB:MODULE_NAME';
+/** @internal token under which each dynamic `DbModule` knows its own name and scope. */
+export const DB_MODULE_CONFIG = 'DB:MODULE_CONFIG';
+
+/** @internal what a dynamic `DbModule` knows before its options are resolved. */
+export interface DbModuleConfig {
+  name: string;
+  scope: 'request' | 'context';
+}
 
 /**
  * @internal property under which a request object carries its leases.
@@ -13,3 +19,6 @@ export const REQUEST_LEASES = Symbol.for('nestjs-mysql-connection.leases');
 
 /** @internal the logger context of everything this package logs. */
 export const LOGGER_CONTEXT = 'DbModule';
+
+/** @internal metadata key under which `@Transactional()` stores its (validated) options. */
+export const TRANSACTIONAL_METADATA = 'DB:TRANSACTIONAL';

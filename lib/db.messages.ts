@@ -80,3 +80,71 @@ export const LEAK_SUSPECTED = (name: string, label: string, ms: number, stack: s
 export const LEAK_ENDED = (name: string, label: string, heldMs: number) =>
   `Pool "${name}": the connection taken by ${label} (reported as a possible leak) came back ` +
   `after ${heldMs} ms.`;
+
+// --- Transactions (issue 4) ---
+
+export const INVALID_TX_OPTION = (where: string, option: string, got: unknown, expected: string) =>
+  `Invalid ${where} option "${option}": got ${formatValue(got)}, expected ${expected}.`;
+
+export const TX_NOT_OPEN = (name: string) =>
+  `commit() on connection "${name}" found no open transaction: none was begun with ` +
+  `beginTransaction(), or it has already ended. Possible solutions: call beginTransaction() ` +
+  `first, or use conn.transaction(fn) or @Transactional(), which commit for you.`;
+
+export const TX_ABORTED = (name: string, reason: string) =>
+  `commit() on connection "${name}": the server already rolled this transaction back (${reason}), ` +
+  `so there is nothing to commit, and statements sent after that ran outside any transaction. ` +
+  `Possible solutions: run the whole transaction again, or use conn.transaction(fn, { retries }) ` +
+  `or @Transactional({ retries }), which do that for you.`;
+
+export const TX_MANAGED = (name: string, call: string) =>
+  `${call} on connection "${name}" inside a transaction run by @Transactional() or ` +
+  `transaction(): that transaction is committed when its handler or callback succeeds and rolled ` +
+  `back when it throws, and ${call} would end it early. Possible solutions: remove the call; to ` +
+  `roll back, throw an error; for a part that may fail on its own, nest conn.transaction(fn) ` +
+  `(a savepoint).`;
+
+export const TX_NESTED_OPTION = (name: string, option: string, outer: string, inner: string) =>
+  `A nested transaction on connection "${name}" asks for ${option} ${inner}, but the ` +
+  `transaction it runs in has ${outer}; a savepoint cannot change that. Possible solutions: set ` +
+  `${option} on the outermost transaction (or on @Transactional()), or leave it out of the ` +
+  `nested one.`;
+
+export const TX_TWO_CONNECTIONS = (route: string, outer: string, inner: string) =>
+  `@Transactional() on ${route} names two connections: "${outer}" (outer) and "${inner}" ` +
+  `(inner). One unit of work runs one transaction on one connection. Possible solutions: use ` +
+  `the same "connection" in both, or, for work on a second connection, call ` +
+  `conn.transaction(fn) on that connection inside the handler.`;
+
+export const TX_UNKNOWN_CONNECTION = (route: string, name: string) =>
+  `@Transactional({ connection: "${name}" }) on ${route}: no connection "${name}" is registered. ` +
+  `Possible solutions: register it with DbModule.forRoot({ name: "${name}" }), or fix the name.`;
+
+export const TX_CONFLICT = (name: string, kind: string, attempts: number, reason: string) =>
+  `A transaction on connection "${name}" was rolled back after a ${kind} (${reason}); ` +
+  `${attempts} attempt(s) made, none kept. Possible solutions: ` +
+  (kind === 'deadlock'
+    ? `set "retries" on @Transactional() or transaction() to run it again automatically; lock ` +
+      `rows in the same order everywhere; keep transactions short.`
+    : `set "retries" and "retryOnLockWaitTimeout"; find the transaction holding the lock so long.`);
+
+export const TX_RETRY = (name: string, kind: string, attempt: number, of: number, ms: number) =>
+  `Connection "${name}": transaction rolled back after a ${kind}; running it again ` +
+  `(attempt ${attempt + 1} of ${of}) in ${ms} ms.`;
+
+export const TX_LEFT_OPEN = (route: string, names: string) =>
+  `${route} left a transaction open on connection ${names}; it was rolled back when the request ` +
+  `ended, so its changes are lost. Possible solutions: commit() (or rollback()) before the ` +
+  `handler returns, or let conn.transaction(fn) or @Transactional() end it. ` +
+  `(Logged once per route.)`;
+
+export const TX_ROLLBACK_FAILED = (name: string, reason: string) =>
+  `Connection "${name}": ROLLBACK failed (${reason}); the connection will be reset or destroyed ` +
+  `when it is returned, which ends the transaction.`;
+
+export const NO_CONTEXT = (name: string) =>
+  `Connection "${name}" (scope: 'context') was used outside a request, so there is no unit of ` +
+  `work to borrow a connection for. Possible solutions: for background work (cron jobs, queue ` +
+  `consumers, onModuleInit) use DbPool.withConnection(fn), or put @WithConnection() on the ` +
+  `method that starts the work; for microservice, GraphQL or WebSocket handlers register ` +
+  `DbInterceptor (registerInterceptor: true or @UseInterceptors(DbInterceptor)).`;

@@ -2,13 +2,22 @@ import {
   Inject,
   Logger,
   Module,
+  RequestMethod,
   type BeforeApplicationShutdown,
   type DynamicModule,
+  type MiddlewareConsumer,
+  type NestModule,
   type Provider,
 } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import { DB_DEFAULTS, DEFAULT_CONNECTION_NAME } from './db.constants.js';
-import { DB_MODULE_NAME, LOGGER_CONTEXT, getOptionsToken } from './db.internal-constants.js';
+import {
+  DB_MODULE_CONFIG,
+  LOGGER_CONTEXT,
+  getOptionsToken,
+  type DbModuleConfig,
+} from './db.internal-constants.js';
+import { DbContextMiddleware } from './db-context.middleware.js';
 import { resolveDbOptions } from './db-options.js';
 import type { DbPool } from './db-pool.js';
 import { createDbProviders } from './db.providers.js';
@@ -19,6 +28,7 @@ import type {
   DbModuleAsyncOptions,
   DbModuleOptions,
   DbOptionsFactory,
+  DbScope,
 } from './interfaces/index.js';
 
 /**
@@ -27,19 +37,25 @@ import type {
  * @publicApi
  */
 @Module({})
-export class DbModule implements BeforeApplicationShutdown {
+export class DbModule implements NestModule, BeforeApplicationShutdown {
   private readonly logger = new Logger(LOGGER_CONTEXT);
 
   constructor(
-    @Inject(DB_MODULE_NAME) private readonly name: string,
+    @Inject(DB_MODULE_CONFIG) private readonly config: DbModuleConfig,
     private readonly moduleRef: ModuleRef,
   ) {}
+
+  /** Context scope: every route runs in a unit of work, opened before guards. */
+  configure(consumer: MiddlewareConsumer): void {
+    if (this.config.scope !== 'context') return;
+    consumer.apply(DbContextMiddleware).forRoutes({ path: '{*path}', method: RequestMethod.ALL });
+  }
 
   /** Registers a connection with static options. Invalid options throw `DbConfigError` here. */
   static forRoot(options: DbModuleOptions = {}): DynamicModule {
     const resolved = resolveDbOptions(options);
     const providers = createDbProviders(
-      resolved.name,
+      { name: resolved.name, scope: resolved.scope },
       [{ provide: getOptionsToken(resolved.name), useValue: options }],
       resolved.registerInterceptor,
     );
@@ -48,8 +64,14 @@ export class DbModule implements BeforeApplicationShutdown {
 
   /** Registers a connection whose options come from a factory, a class or an existing provider. */
   static forRootAsync(options: DbModuleAsyncOptions): DynamicModule {
-    const name = options.name ?? DEFAULT_CONNECTION_NAME;
-    const registerInterceptor = options.registerInterceptor ?? DB_DEFAULTS.registerInterceptor;
+    // name, scope and registerInterceptor shape the providers, so they cannot come from the factory.
+    const { name, scope, registerInterceptor } = resolveDbOptions({
+      name: options.name ?? DEFAULT_CONNECTION_NAME,
+      scope: options.scope ?? DB_DEFAULTS.scope,
+      ...(options.registerInterceptor !== undefined && {
+        registerInterceptor: options.registerInterceptor,
+      }),
+    });
     const token = getOptionsToken(name);
     const given = [options.useFactory, options.useClass, options.useExisting].filter(Boolean);
     if (given.length !== 1) {
@@ -60,7 +82,7 @@ export class DbModule implements BeforeApplicationShutdown {
     }
     // The factory's result is validated by resolveDbOptions() when the pool is built.
     const fromFactory = async (factory: DbOptionsFactory) =>
-      checkName(name, await factory.createDbOptions(name));
+      checkStatic(name, scope, await factory.createDbOptions(name));
     let optionProviders: Provider[];
     if (options.useFactory) {
       const useFactory = options.useFactory as (...args: unknown[]) => DbModuleOptions;
@@ -68,7 +90,8 @@ export class DbModule implements BeforeApplicationShutdown {
         {
           provide: token,
           inject: options.inject ?? [],
-          useFactory: async (...args: unknown[]) => checkName(name, await useFactory(...args)),
+          useFactory: async (...args: unknown[]) =>
+            checkStatic(name, scope, await useFactory(...args)),
         },
       ];
     } else {
@@ -78,7 +101,7 @@ export class DbModule implements BeforeApplicationShutdown {
     }
     const module = DbModule.assemble(
       name,
-      createDbProviders(name, optionProviders, registerInterceptor),
+      createDbProviders({ name, scope }, optionProviders, registerInterceptor),
     );
     return { ...module, imports: options.imports ?? [] };
   }
@@ -100,24 +123,31 @@ export class DbModule implements BeforeApplicationShutdown {
   async beforeApplicationShutdown(): Promise<void> {
     let pool: DbPool;
     try {
-      pool = this.moduleRef.get<DbPool>(getPoolToken(this.name), { strict: true });
+      pool = this.moduleRef.get<DbPool>(getPoolToken(this.config.name), { strict: true });
     } catch {
       return; // the pool never came up (start-up failed): nothing to close
     }
     try {
       await pool.close();
     } catch (err) {
-      this.logger.error(`Pool "${this.name}": close failed: ${reasonOf(err)}`);
+      this.logger.error(`Pool "${this.config.name}": close failed: ${reasonOf(err)}`);
     }
   }
 }
 
-function checkName(name: string, options: DbModuleOptions): DbModuleOptions {
-  if (options?.name !== undefined && options.name !== name) {
-    throw new DbConfigError(
-      `Invalid DbModule option "name": forRootAsync({ name: "${name}" }) returned options with ` +
-        `name "${options.name}". Give the name only to forRootAsync(), or make both the same.`,
-    );
+/** The factory may not change what already shaped the providers: name and scope. */
+function checkStatic(name: string, scope: DbScope, options: DbModuleOptions): DbModuleOptions {
+  for (const [key, fixed] of [
+    ['name', name],
+    ['scope', scope],
+  ] as const) {
+    const got = options?.[key];
+    if (got !== undefined && got !== fixed) {
+      throw new DbConfigError(
+        `Invalid DbModule option "${key}": forRootAsync({ ${key}: "${fixed}" }) returned options ` +
+          `with ${key} "${got}". Give "${key}" to forRootAsync() itself, not in the factory's result.`,
+      );
+    }
   }
-  return { ...options, name };
+  return { ...options, name, scope };
 }

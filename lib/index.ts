@@ -1,10 +1,12 @@
 export { Connection } from './connection.js';
 export type { QueryArgs, QueryReturn } from './connection.js';
-export { DB_DEFAULTS, DEFAULT_CONNECTION_NAME } from './db.constants.js';
+export { DB_DEFAULTS, DEFAULT_CONNECTION_NAME, TRANSACTION_DEFAULTS } from './db.constants.js';
 export { InjectConnection, InjectPool } from './db.decorators.js';
 export { DbInterceptor } from './db.interceptor.js';
 export { DbModule } from './db.module.js';
 export { DbPool } from './db-pool.js';
+export { Transactional } from './db-transactional.decorator.js';
 export { getConnectionToken, getPoolToken } from './db.utils.js';
 export * from './errors/index.js';
 export * from './interfaces/index.js';
+export { WithConnection } from './db-with-connection.decorator.js';

@@ -16,5 +16,6 @@ export class DbAcquireTimeoutError extends DbError {
     readonly limit: number,
   ) {
     super('DB_ACQUIRE_TIMEOUT', message);
+    this.answerWith(503);
   }
 }

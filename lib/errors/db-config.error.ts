@@ -1,7 +1,8 @@
 import { DbError } from './db.error.js';
 
 /**
- * An option passed to `DbModule.forRoot()`/`forRootAsync()` is invalid. Thrown at start-up.
+ * An option passed to `DbModule.forRoot()`/`forRootAsync()` is invalid (thrown at start-up), or
+ * one passed to `@Transactional()` (thrown when the class is defined) or `transaction()`.
  * @publicApi
  */
 export class DbConfigError extends DbError {

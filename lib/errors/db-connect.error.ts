@@ -13,5 +13,6 @@ export class DbConnectError extends DbError {
     options?: { cause?: unknown },
   ) {
     super('DB_CONNECT', message, options);
+    this.answerWith(503, false /* names host and user */);
   }
 }

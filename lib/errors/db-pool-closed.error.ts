@@ -12,5 +12,6 @@ export class DbPoolClosedError extends DbError {
     readonly pool: string,
   ) {
     super('DB_POOL_CLOSED', message);
+    this.answerWith(503);
   }
 }

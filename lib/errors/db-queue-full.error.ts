@@ -11,5 +11,6 @@ export class DbQueueFullError extends DbError {
     readonly pool: string,
   ) {
     super('DB_QUEUE_FULL', message);
+    this.answerWith(503);
   }
 }

@@ -14,5 +14,6 @@ export class DbStatementTimeoutError extends DbError {
     readonly timeoutMs: number,
   ) {
     super('DB_STATEMENT_TIMEOUT', message);
+    this.answerWith(503);
   }
 }

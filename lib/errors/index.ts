@@ -7,3 +7,7 @@ export * from './db-pool-closed.error.js';
 export * from './db-queue-full.error.js';
 export * from './db-startup.error.js';
 export * from './db-statement-timeout.error.js';
+export * from './db-deadlock.error.js';
+export * from './db-lock-wait-timeout.error.js';
+export * from './db-transaction.error.js';
+export * from './db-no-context.error.js';

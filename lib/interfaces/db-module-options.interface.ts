@@ -100,12 +100,30 @@ export interface DbModuleOptions extends Omit<
    */
   idleTimeout?: number;
   /**
-   * Register `DbInterceptor` globally (`APP_INTERCEPTOR`). Turn off only to place it yourself
-   * with `@UseInterceptors(DbInterceptor)`; connections are still released on response close.
-   * @default true
+   * How `Connection` finds the current request's connection:
+   * - `'request'`: Nest's REQUEST scope. Simple, but scope bubbles: every provider that injects
+   *   `Connection` (and everything injecting those) is re-created on every request.
+   * - `'context'`: a singleton `Connection` that finds the request's connection through
+   *   AsyncLocalStorage (opened by a middleware before guards run). Nobody becomes
+   *   request-scoped; the same guarantees hold. Outside a request use `@WithConnection()` or
+   *   `DbPool.withConnection()`.
+   * @default 'request'
+   */
+  scope?: DbScope;
+  /**
+   * Register `DbInterceptor` globally (`APP_INTERCEPTOR`). It returns the connection as soon as
+   * the handler ends, maps errors to 503/409 bodies with a `code`, runs `@Transactional()`, and
+   * gives microservice and GraphQL handlers their unit of work. Without it HTTP requests still
+   * return their connection when the response closes.
+   * @default true in request scope; false in context scope (HTTP needs no interceptor there,
+   * which saves Nest's per-request interceptor cost; set it for microservices, GraphQL or
+   * `@Transactional()`)
    */
   registerInterceptor?: boolean;
 }
+
+/** See `DbModuleOptions.scope`. @publicApi */
+export type DbScope = 'request' | 'context';
 
 /**
  * A class that builds the options, for `forRootAsync({ useClass | useExisting })`.
@@ -127,9 +145,14 @@ export interface DbModuleAsyncOptions extends Pick<ModuleMetadata, 'imports'> {
    */
   name?: string;
   /**
+   * See `DbModuleOptions.scope`; given here because providers are fixed before the factory runs.
+   * @default 'request'
+   */
+  scope?: DbScope;
+  /**
    * See `DbModuleOptions.registerInterceptor`; given here because providers are fixed before the
    * factory runs.
-   * @default true
+   * @default true in request scope, false in context scope
    */
   registerInterceptor?: boolean;
   /** Builds the options; its parameters are the `inject` tokens, in order. */

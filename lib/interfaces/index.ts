@@ -1,2 +1,3 @@
 export * from './db-module-options.interface.js';
 export * from './db-pool-stats.interface.js';
+export * from './db-transaction-options.interface.js';

@@ -1,23 +1,23 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { RowDataPacket } from 'mysql2';
-import { DbPool } from 'nestjs-mysql-connection';
+import { DbPool, type DbScope } from 'nestjs-mysql-connection';
 import { bootApp, type BootedApp } from '../fixtures/app.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { abort, eventually, get, sleep } from '../support/http.js';
 
 const LIMIT = 10;
 
-describe('Connection in REQUEST scope (Express)', () => {
+describe.each<DbScope>(['request', 'context'])('Connection in %s scope (Express)', (scope) => {
   let db: TestDatabase;
   let booted: BootedApp;
   let pool: DbPool;
 
   beforeAll(async () => {
-    db = await createTestDatabase('reqconn');
+    db = await createTestDatabase(`conn_${scope}`);
     await db.admin.query(
       `CREATE TABLE \`${db.name}\`.items (id INT AUTO_INCREMENT PRIMARY KEY, v INT NOT NULL)`,
     );
-    booted = await bootApp({ uri: db.url, connectionLimit: LIMIT });
+    booted = await bootApp({ uri: db.url, connectionLimit: LIMIT, scope });
     pool = booted.app.get(DbPool);
   });
 
@@ -76,7 +76,8 @@ describe('Connection in REQUEST scope (Express)', () => {
     expect((await get(booted.base, '/throw')).status).toBe(400);
     expect(await borrowedBackToZero()).toBe(true);
 
-    // The guard takes the connection and throws: only the response-close safety net can return it.
+    // The guard takes the connection and throws: the interceptor never runs, so only the
+    // response-close safety net can return it.
     expect((await get(booted.base, '/guarded')).status).toBe(403);
     expect(await borrowedBackToZero()).toBe(true);
 
@@ -136,13 +137,13 @@ describe('Connection in REQUEST scope (Express)', () => {
   });
 });
 
-describe('session hygiene', () => {
+describe.each<DbScope>(['request', 'context'])('session hygiene (%s scope)', (scope) => {
   let db: TestDatabase;
   let booted: BootedApp;
 
   beforeAll(async () => {
-    db = await createTestDatabase('hygiene');
-    booted = await bootApp({ uri: db.url, connectionLimit: 1 });
+    db = await createTestDatabase(`hygiene_${scope}`);
+    booted = await bootApp({ uri: db.url, connectionLimit: 1, scope });
   });
 
   afterAll(async () => {

@@ -1,14 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { DbPool } from 'nestjs-mysql-connection';
+import { DbPool, type DbScope } from 'nestjs-mysql-connection';
 import { bootApp } from '../fixtures/app.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { eventually, get, sleep } from '../support/http.js';
 
-describe('shutdown', () => {
+describe.each<DbScope>(['request', 'context'])('shutdown (%s scope)', (scope) => {
   let db: TestDatabase;
 
   beforeAll(async () => {
-    db = await createTestDatabase('shutdown');
+    db = await createTestDatabase(`shutdown_${scope}`);
   });
 
   afterAll(async () => {
@@ -16,7 +16,7 @@ describe('shutdown', () => {
   });
 
   it('lets requests in flight finish, refuses new work with 503, then closes every connection', async () => {
-    const { app, base } = await bootApp({ uri: db.url, connectionLimit: 10 });
+    const { app, base } = await bootApp({ uri: db.url, connectionLimit: 10, scope });
     const pool = app.get(DbPool);
     const inFlight = Array.from({ length: 5 }, () => get(base, '/slow/800'));
     expect(await eventually(() => pool.stats().borrowed === 5)).toBe(true);
@@ -26,7 +26,9 @@ describe('shutdown', () => {
     // The HTTP server is still accepting while the pool drains: new work is refused.
     const late = await get(base, '/ok');
     expect(late.status).toBe(503);
-    expect((late.body as { code: string }).code).toBe('DB_POOL_CLOSED');
+    expect((late.body as { message: string }).message).toBe(
+      'Pool "default" is shutting down and accepts no new work.',
+    );
 
     const replies = await Promise.all(inFlight);
     for (const r of replies) expect(r.status).toBe(200); // both statements around the sleep ran
@@ -38,7 +40,7 @@ describe('shutdown', () => {
     // forceCloseConnections: Nest drops the sockets of requests that never end once the pool has
     // drained; without it Nest's own server.close() waits for them, whatever this module does.
     const { app, base } = await bootApp(
-      { uri: db.url, shutdownTimeout: 500 },
+      { uri: db.url, shutdownTimeout: 500, scope },
       { appOptions: { forceCloseConnections: true } },
     );
     const pool = app.get(DbPool);
