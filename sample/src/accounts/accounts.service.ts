@@ -58,23 +58,12 @@ export class AccountsService {
     return toAccount(rows[0]);
   }
 
-  /** Moves money between two accounts, all or nothing. */
-  async transfer(dto: CreateTransferDto): Promise<Transfer> {
-    await this.conn.beginTransaction();
-    try {
-      const transfer = await this.move(dto);
-      await this.conn.commit();
-      return transfer;
-    } catch (err) {
-      // A rollback that fails (the connection broke) changes nothing: the server has already
-      // dropped the transaction, and the library rolls back whatever is open when the request
-      // ends. The original error is the one worth reporting.
-      await this.conn.rollback().catch(() => undefined);
-      throw err;
-    }
-  }
-
-  private async move({ from, to, amount }: CreateTransferDto): Promise<Transfer> {
+  /**
+   * Moves money between two accounts, all or nothing. Needs a transaction around it: the
+   * controller's `@Transactional()` makes every statement of the request (this service's and any
+   * other's) one transaction, committed when the handler returns, rolled back when it throws.
+   */
+  async transfer({ from, to, amount }: CreateTransferDto): Promise<Transfer> {
     const balances = new Map<number, number>();
     // Rows are locked one statement at a time in ascending id order, so two transfers touching
     // the same accounts (in either direction) queue on the same first row instead of each
