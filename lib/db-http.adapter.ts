@@ -1,6 +1,14 @@
-// Everything this package knows about HTTP servers lives here.
-import type { ExecutionContext } from '@nestjs/common';
-import { REQUEST_LEASES } from './db.internal-constants.js';
+// Everything this package knows about HTTP servers lives here. Express and Fastify differ in two
+// ways that matter:
+// - the request object: Express hands everyone the same `IncomingMessage` (extended); Fastify
+//   hands guards, interceptors and `REQUEST` a `FastifyRequest` wrapping the raw `IncomingMessage`
+//   (`.raw`), and Nest middleware the raw one. Leases are kept on the raw request, which all see.
+// - the response: Express links it from the request (`req.res`); Fastify does not (the
+//   `FastifyReply` is only handed to hooks and middleware), so a middleware records it.
+// The raw `ServerResponse`'s `close` event is the safety net: it fires when the response has been
+// sent or the client went away. (The request's own `close` fires once its body is read, Node 16+.)
+import { Injectable, type ExecutionContext, type NestMiddleware } from '@nestjs/common';
+import { REQUEST_LEASES, REQUEST_RESPONSE } from './db.internal-constants.js';
 import { currentUnit } from './db-context.js';
 import type { DbLease, LeaseOwner } from './db-lease.js';
 import { DbLeaseSet } from './db-lease-set.js';
@@ -11,11 +19,22 @@ interface Closable {
 }
 type Carrier = {
   [REQUEST_LEASES]?: DbLeaseSet;
+  [REQUEST_RESPONSE]?: Closable;
   res?: Closable;
   method?: string;
   url?: string;
+  originalUrl?: string;
   route?: { path?: unknown };
+  /** Fastify: the `IncomingMessage` under a `FastifyRequest` (or the `ServerResponse` under a reply). */
+  raw?: unknown;
+  routeOptions?: { url?: unknown };
 };
+
+/** The raw Node object under a Fastify request or reply; Express's objects are raw already. */
+function rawOf(obj: object): Carrier {
+  const raw = (obj as Carrier).raw;
+  return typeof raw === 'object' && raw !== null ? (raw as Carrier) : (obj as Carrier);
+}
 
 /**
  * The object that identifies one unit of work in `context`: for HTTP the request object (the same
@@ -30,18 +49,41 @@ export function workOf(context: ExecutionContext): object | undefined {
 }
 
 /**
- * The lease set of one request, created on first use. Its first lease hooks the response's
- * `close` event (Express: `req.res`), which fires when the response is sent or the client goes
- * away; that releases the request's connections even when the interceptor never runs (a guard,
- * pipe or middleware threw) or the client aborted.
+ * The lease set of one request, created on first use, whichever of the request's objects it is
+ * given (Express request, `FastifyRequest`, raw `IncomingMessage`). Its first lease hooks the
+ * response's `close` event, which fires when the response is sent or the client goes away; that
+ * releases the request's connections even when the interceptor never runs (a guard, pipe or
+ * middleware threw) or the client aborted.
  */
 export function leaseSetOf(req: object, res?: object): DbLeaseSet {
-  const carrier = req as Carrier;
+  const carrier = rawOf(req);
   return (carrier[REQUEST_LEASES] ??= new DbLeaseSet(
-    (set) =>
-      ((res as Closable | undefined) ?? carrier.res)?.once('close', () => void set.releaseAll()),
-    () => describeRequest(carrier),
+    (set) => responseOf(carrier, res)?.once('close', () => void set.releaseAll()),
+    () => describeRequest(req as Carrier, carrier),
   ));
+}
+
+function responseOf(carrier: Carrier, res: object | undefined): Closable | undefined {
+  if (res) return rawOf(res) as unknown as Closable;
+  return carrier[REQUEST_RESPONSE] ?? carrier.res;
+}
+
+/**
+ * Whether requests of this HTTP adapter need `bindResponse()` (a middleware) for the safety net:
+ * true unless the request links its response itself (Express's `req.res`). `type` is
+ * `HttpAdapterHost.httpAdapter.getType()`.
+ */
+export function needsResponseBinding(type: string | undefined): boolean {
+  return type !== undefined && type !== 'express';
+}
+
+/**
+ * Records the response of a raw request, for adapters whose request does not link it (Fastify).
+ * Called from a Nest middleware, which receives the raw request and response on every adapter.
+ */
+export function bindResponse(req: object, res: object): void {
+  const carrier = rawOf(req);
+  carrier[REQUEST_RESPONSE] ??= rawOf(res) as unknown as Closable;
 }
 
 /**
@@ -74,16 +116,29 @@ export class RequestOwner implements LeaseOwner {
 
 /** The lease set of a request if it has one; never creates it. */
 export function leaseSetIfAny(req: object): DbLeaseSet | undefined {
-  return (req as Carrier)[REQUEST_LEASES];
+  return rawOf(req)[REQUEST_LEASES];
 }
 
 /** Releases the leases of a request, if it has any. */
 export function releaseWork(req: object): void {
-  void (req as Carrier)[REQUEST_LEASES]?.releaseAll();
+  void rawOf(req)[REQUEST_LEASES]?.releaseAll();
 }
 
 /** `GET /orders/:id` (the route pattern when the router knows it, else the URL). */
-function describeRequest(req: Carrier): string {
-  const path = typeof req.route?.path === 'string' ? req.route.path : req.url;
-  return `${req.method ?? 'HTTP'} ${path ?? '?'}`;
+function describeRequest(req: Carrier, raw: Carrier): string {
+  const pattern = req.route?.path ?? req.routeOptions?.url;
+  const path = typeof pattern === 'string' ? pattern : (raw.originalUrl ?? raw.url);
+  return `${raw.method ?? 'HTTP'} ${path ?? '?'}`;
+}
+
+/**
+ * Request scope on adapters whose request does not link its response (Fastify): records the
+ * response for the safety net. Applied to every route by `DbModule` there. @internal
+ */
+@Injectable()
+export class DbResponseMiddleware implements NestMiddleware {
+  use(req: object, res: object, next: (error?: unknown) => void): void {
+    bindResponse(req, res);
+    next();
+  }
 }

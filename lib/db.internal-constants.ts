@@ -17,6 +17,12 @@ export interface DbModuleConfig {
  */
 export const REQUEST_LEASES = Symbol.for('nestjs-mysql-connection.leases');
 
+/**
+ * @internal property under which a raw request carries its response, on adapters whose request
+ * does not link it (Fastify); `Symbol.for` for the same reason as `REQUEST_LEASES`.
+ */
+export const REQUEST_RESPONSE = Symbol.for('nestjs-mysql-connection.response');
+
 /** @internal the logger context of everything this package logs. */
 export const LOGGER_CONTEXT = 'DbModule';
 

@@ -2,6 +2,7 @@ import {
   Inject,
   Logger,
   Module,
+  Optional,
   RequestMethod,
   type BeforeApplicationShutdown,
   type DynamicModule,
@@ -9,7 +10,7 @@ import {
   type NestModule,
   type Provider,
 } from '@nestjs/common';
-import { ModuleRef } from '@nestjs/core';
+import { HttpAdapterHost, ModuleRef } from '@nestjs/core';
 import { DB_DEFAULTS, DEFAULT_CONNECTION_NAME } from './db.constants.js';
 import {
   DB_MODULE_CONFIG,
@@ -18,6 +19,7 @@ import {
   type DbModuleConfig,
 } from './db.internal-constants.js';
 import { DbContextMiddleware } from './db-context.middleware.js';
+import { DbResponseMiddleware, needsResponseBinding } from './db-http.adapter.js';
 import { resolveDbOptions } from './db-options.js';
 import type { DbPool } from './db-pool.js';
 import { createDbProviders } from './db.providers.js';
@@ -43,12 +45,20 @@ export class DbModule implements NestModule, BeforeApplicationShutdown {
   constructor(
     @Inject(DB_MODULE_CONFIG) private readonly config: DbModuleConfig,
     private readonly moduleRef: ModuleRef,
+    @Optional() private readonly adapterHost?: HttpAdapterHost,
   ) {}
 
-  /** Context scope: every route runs in a unit of work, opened before guards. */
+  /**
+   * Context scope: every route runs in a unit of work, opened before guards. Request scope on
+   * Fastify: every request records its response, for the release on `close`.
+   */
   configure(consumer: MiddlewareConsumer): void {
-    if (this.config.scope !== 'context') return;
-    consumer.apply(DbContextMiddleware).forRoutes({ path: '{*path}', method: RequestMethod.ALL });
+    const everyRoute = { path: '{*path}', method: RequestMethod.ALL };
+    if (this.config.scope === 'context') {
+      consumer.apply(DbContextMiddleware).forRoutes(everyRoute);
+    } else if (needsResponseBinding(this.adapterHost?.httpAdapter?.getType())) {
+      consumer.apply(DbResponseMiddleware).forRoutes(everyRoute);
+    }
   }
 
   /** Registers a connection with static options. Invalid options throw `DbConfigError` here. */

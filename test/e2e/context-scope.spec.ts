@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { Controller, Get, Injectable } from '@nestjs/common';
+import { Body, Controller, Get, Injectable, Post } from '@nestjs/common';
 import type { RowDataPacket } from 'mysql2';
 import { Connection, DbPool, WithConnection } from 'nestjs-mysql-connection';
-import { bootApp, type BootedApp } from '../fixtures/app.js';
+import { ADAPTERS, bootApp, type BootedApp } from '../fixtures/app.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { eventually, get } from '../support/http.js';
 
@@ -53,6 +53,13 @@ class ContextController {
     private readonly conn: Connection,
   ) {}
 
+  /** The unit must survive the adapter's body parsing (stream events, not the request's call). */
+  @Post('body')
+  async body(@Body() body: { tag: string; pad: string }) {
+    await this.repo.mark(body.tag);
+    return { ...(await this.repo.whoAmI()), padLength: body.pad.length };
+  }
+
   @Get('join')
   async join() {
     await this.repo.mark('request');
@@ -62,16 +69,17 @@ class ContextController {
   }
 }
 
-describe('context scope specifics', () => {
+describe.each(ADAPTERS)('context scope specifics (%s)', (adapter) => {
   let db: TestDatabase;
   let booted: BootedApp;
   let pool: DbPool;
 
   beforeAll(async () => {
-    db = await createTestDatabase('ctxscope');
+    db = await createTestDatabase(`ctxscope_${adapter}`);
+    instances = 0;
     booted = await bootApp(
       { uri: db.url, scope: 'context', connectionLimit: 5 },
-      { controllers: [ContextController], providers: [Repo, NightlyJob] },
+      { controllers: [ContextController], providers: [Repo, NightlyJob], adapter },
     );
     pool = booted.app.get(DbPool);
   });
@@ -87,6 +95,26 @@ describe('context scope specifics', () => {
     );
     for (const r of replies) expect(r.status).toBe(200);
     expect(instances).toBe(1);
+  });
+
+  it('keeps the unit of work across the parsing of a large request body', async () => {
+    const pad = 'x'.repeat(90 * 1024); // several socket chunks, under both adapters' body limit
+    const replies = await Promise.all(
+      ['a', 'b', 'c'].map(async (tag) => {
+        const res = await fetch(`${booted.base}/ctx/body`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ tag, pad }),
+        });
+        return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+      }),
+    );
+    expect(replies.map((r) => [r.status, r.body.v, r.body.padLength])).toEqual([
+      [201, 'a', pad.length],
+      [201, 'b', pad.length],
+      [201, 'c', pad.length],
+    ]);
+    expect(await eventually(() => pool.stats().borrowed === 0)).toBe(true);
   });
 
   it('gives a @WithConnection() call tree one connection, and each concurrent run its own', async () => {
