@@ -1,4 +1,4 @@
-import { SetMetadata, UseInterceptors } from '@nestjs/common';
+import { SetMetadata } from '@nestjs/common';
 import { TRANSACTIONAL_METADATA } from './db.internal-constants.js';
 import { TX_TWO_CONNECTIONS } from './db.messages.js';
 import { resolveTransactionOptions, type ResolvedTransactionOptions } from './db-transaction.js';
@@ -21,25 +21,40 @@ import type { TransactionalOptions } from './interfaces/index.js';
  * Options (all optional): `isolationLevel` (server default), `readOnly` (server default),
  * `connection` (`'default'`), `retries` (`0`), `retryOnLockWaitTimeout` (`false`); invalid ones
  * throw `DbConfigError` when the class is defined. Works through `DbInterceptor`, which
- * `DbModule` registers globally; it is also attached here, so `registerInterceptor: false` does
- * not turn transactions off.
+ * `DbModule` registers globally in request scope; it is also attached here, first among the
+ * handler's (or class's) own interceptors, so context scope and `registerInterceptor: false` keep
+ * transactions, and errors of the interceptors after it still roll back.
  * @publicApi
  */
 export function Transactional(options?: TransactionalOptions): ClassDecorator & MethodDecorator {
   const resolved = resolveTransactionOptions(options, '@Transactional()');
   const setMetadata = SetMetadata(TRANSACTIONAL_METADATA, resolved);
-  const useInterceptor = UseInterceptors(DbInterceptor);
   return (target: object, key?: string | symbol, descriptor?: PropertyDescriptor) => {
     if (descriptor) {
       setMetadata(target, key!, descriptor);
-      useInterceptor(target, key!, descriptor);
+      interceptFirst(descriptor.value as object);
       return;
     }
     // Class decorators run after method decorators: a conflict is found when the class is defined.
     checkMethods(target as ControllerClass, resolved);
     setMetadata(target as ControllerClass);
-    useInterceptor(target as ControllerClass);
+    interceptFirst(target);
   };
+}
+
+// Nest's metadata key of @UseInterceptors(). Not exported from @nestjs/common's root, and subpath
+// imports do not resolve on Nest 12; the same since Nest 5.
+const INTERCEPTORS_METADATA = '__interceptors__';
+
+/**
+ * Makes `DbInterceptor` the first (outermost) of the interceptors declared on `holder`, whether
+ * `@UseInterceptors()` sits above or below `@Transactional()`: `UseInterceptors` appends in
+ * decorator order, and an interceptor outside DbInterceptor could throw after the commit.
+ */
+function interceptFirst(holder: object): void {
+  const declared = (Reflect.getMetadata(INTERCEPTORS_METADATA, holder) ?? []) as unknown[];
+  const others = declared.filter((i) => i !== DbInterceptor);
+  Reflect.defineMetadata(INTERCEPTORS_METADATA, [DbInterceptor, ...others], holder);
 }
 
 /**

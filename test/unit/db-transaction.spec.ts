@@ -1,7 +1,9 @@
 import { describe, expect, it } from '@jest/globals';
+import { UseInterceptors, type NestInterceptor } from '@nestjs/common';
 import {
   DbConfigError,
   DbDeadlockError,
+  DbInterceptor,
   DbLockWaitTimeoutError,
   DbTransactionError,
   TRANSACTION_DEFAULTS,
@@ -67,6 +69,35 @@ describe('transaction options', () => {
     expect(() => transactionalOf(on('default'), on('reports'), 'C.m')).toThrow(
       '@Transactional() on C.m names two connections: "default" (outer) and "reports" (inner)',
     );
+  });
+});
+
+describe('@Transactional() and other interceptors', () => {
+  class Other implements NestInterceptor {
+    intercept = () => {
+      throw new Error('not called');
+    };
+  }
+  // Nest runs a handler's interceptors in the order of this list, first = outermost.
+  const interceptorsOf = (holder: object) => Reflect.getMetadata('__interceptors__', holder);
+
+  it('puts DbInterceptor outermost, above or below @UseInterceptors()', () => {
+    class Handlers {
+      @UseInterceptors(Other)
+      @Transactional()
+      underUseInterceptors() {}
+
+      @Transactional()
+      @UseInterceptors(Other)
+      overUseInterceptors() {}
+    }
+    @Transactional()
+    @UseInterceptors(Other, DbInterceptor)
+    class OnClass {}
+    const proto = Handlers.prototype;
+    expect(interceptorsOf(proto.underUseInterceptors)).toEqual([DbInterceptor, Other]);
+    expect(interceptorsOf(proto.overUseInterceptors)).toEqual([DbInterceptor, Other]);
+    expect(interceptorsOf(OnClass)).toEqual([DbInterceptor, Other]);
   });
 });
 
