@@ -148,3 +148,29 @@ export const NO_CONTEXT = (name: string) =>
   `consumers, onModuleInit) use DbPool.withConnection(fn), or put @WithConnection() on the ` +
   `method that starts the work; for microservice, GraphQL or WebSocket handlers register ` +
   `DbInterceptor (registerInterceptor: true or @UseInterceptors(DbInterceptor)).`;
+
+// --- Health checks (issue 6) ---
+
+export const HEALTH_UNKNOWN_CONNECTION = (name: string) =>
+  `No connection "${name}" is registered. Possible solutions: register it with ` +
+  `DbModule.forRoot({ name: "${name}" }), or fix "connectionName".`;
+
+export const HEALTH_PING_TIMEOUT = (name: string, ms: number) =>
+  `Connection "${name}" did not answer a ping within ${ms} ms (timeout).`;
+
+export const HEALTH_POOL_SATURATED = (
+  name: string,
+  pending: number,
+  limit: number,
+  maxRatio: number,
+) =>
+  `Pool "${name}" is saturated: ${pending} caller(s) waiting for ${limit} connection(s) ` +
+  `(more than maxPendingRatio ${maxRatio} × connectionLimit).`;
+
+export const INVALID_HEALTH_OPTION = (
+  method: string,
+  option: string,
+  got: unknown,
+  expected: string,
+) =>
+  `Invalid DbHealthIndicator.${method}() option "${option}": got ${formatValue(got)}, expected ${expected}.`;

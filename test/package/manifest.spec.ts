@@ -41,13 +41,21 @@ interface Manifest {
   types?: string;
   files?: string[];
   exports: Record<string, string | Record<string, Conditions>>;
+  typesVersions?: Record<string, Record<string, string[]>>;
   engines?: Record<string, string>;
   dependencies?: Record<string, string>;
   peerDependencies?: Record<string, string>;
+  peerDependenciesMeta?: Record<string, { optional?: boolean }>;
 }
 
 const manifest = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as Manifest;
 const rootExport = manifest.exports['.'] as Record<string, Conditions>;
+const healthExport = manifest.exports['./health'] as Record<string, Conditions>;
+
+/** Optional peers: loaded only by the entry point named here, never by the main one. */
+const OPTIONAL_PEERS: Record<string, { entry: string; subpath: string }> = {
+  '@nestjs/terminus': { entry: 'lib/health.ts', subpath: './health' },
+};
 
 /** `./dist/esm/index.js` → `dist/esm/index.js`, the form `npm pack` lists. */
 const packPath = (p: string) => p.replace(/^\.\//, '');
@@ -104,19 +112,32 @@ describe('package.json', () => {
   });
 
   it('routes import to the ESM build and require to the CommonJS twin, types first', () => {
-    expect(Object.keys(manifest.exports).toSorted()).toEqual(['.', './package.json']);
+    expect(Object.keys(manifest.exports).toSorted()).toEqual(['.', './health', './package.json']);
     expect(manifest.exports['./package.json']).toBe('./package.json');
-    // No `module-sync`: Jest resolves it too and would hand a Jest-CJS user on Node < 24.9 the
-    // ESM build, which it cannot require.
-    expect(Object.keys(rootExport)).toEqual(['import', 'require']);
-    for (const condition of ['import', 'require'] as const) {
-      // TypeScript takes the first matching condition, so `types` must precede `default`.
-      expect(Object.keys(rootExport[condition])).toEqual(['types', 'default']);
+    for (const entry of [rootExport, healthExport]) {
+      // No `module-sync`: Jest resolves it too and would hand a Jest-CJS user on Node < 24.9 the
+      // ESM build, which it cannot require.
+      expect(Object.keys(entry)).toEqual(['import', 'require']);
+      for (const condition of ['import', 'require'] as const) {
+        // TypeScript takes the first matching condition, so `types` must precede `default`.
+        expect(Object.keys(entry[condition])).toEqual(['types', 'default']);
+      }
+      expect(entry.import.default).toMatch(/^\.\/dist\/esm\/.+\.js$/);
+      expect(entry.import.types).toMatch(/^\.\/dist\/esm\/.+\.d\.ts$/);
+      expect(entry.require.default).toMatch(/^\.\/dist\/cjs\/.+\.js$/);
+      expect(entry.require.types).toMatch(/^\.\/dist\/cjs\/.+\.d\.ts$/);
     }
-    expect(rootExport.import.default).toMatch(/^\.\/dist\/esm\/.+\.js$/);
-    expect(rootExport.import.types).toMatch(/^\.\/dist\/esm\/.+\.d\.ts$/);
-    expect(rootExport.require.default).toMatch(/^\.\/dist\/cjs\/.+\.js$/);
-    expect(rootExport.require.types).toMatch(/^\.\/dist\/cjs\/.+\.d\.ts$/);
+    // TypeScript with `moduleResolution: node` (a Nest 11 CommonJS app's default) ignores
+    // "exports": typesVersions lets it find the subpath's types.
+    expect(manifest.typesVersions).toEqual({ '*': { health: [healthExport.require.types] } });
+  });
+
+  it('declares @nestjs/terminus as an optional peer (only the ./health entry loads it)', () => {
+    for (const peer of Object.keys(OPTIONAL_PEERS)) {
+      expect(manifest.peerDependencies?.[peer]).toBe('^11.0.0 || ^12.0.0');
+      expect(manifest.peerDependenciesMeta?.[peer]).toEqual({ optional: true });
+    }
+    expect(Object.keys(manifest.peerDependenciesMeta ?? {})).toEqual(Object.keys(OPTIONAL_PEERS));
   });
 
   it('accepts Nest 11 and 12 as peers, next to rxjs 7 and reflect-metadata', () => {
@@ -158,6 +179,36 @@ describe('lib/ sources', () => {
       .map(({ file, specifier }) => `${file}: '${specifier}'`);
     expect(imports.length).toBeGreaterThan(0);
     expect(undeclared).toEqual([]);
+  });
+
+  /** The lib/ files an entry point loads, following relative imports (`./x.js` → `x.ts`). */
+  function reachable(entry: string): Set<string> {
+    const seen = new Set<string>();
+    const visit = (file: string): void => {
+      if (seen.has(file)) return;
+      seen.add(file);
+      for (const { file: from, specifier } of imports) {
+        if (from !== file || !specifier.startsWith('.')) continue;
+        visit(join(dirname(from), specifier).replace(/\.js$/, '.ts'));
+      }
+    };
+    visit(entry);
+    return seen;
+  }
+
+  it('keep optional peers out of the main entry point, and load each from its own', () => {
+    const fromMain = reachable('lib/index.ts');
+    const leaked = imports
+      .filter(({ file, specifier }) => fromMain.has(file) && packageOf(specifier) in OPTIONAL_PEERS)
+      .map(({ file, specifier }) => `${file}: '${specifier}'`);
+    expect(fromMain.size).toBeGreaterThan(10);
+    expect(leaked).toEqual([]);
+    for (const [peer, { entry }] of Object.entries(OPTIONAL_PEERS)) {
+      const fromEntry = reachable(entry);
+      expect(imports.some((i) => fromEntry.has(i.file) && packageOf(i.specifier) === peer)).toBe(
+        true,
+      );
+    }
   });
 
   it('never import a @nestjs/* subpath (Nest 12 exports do not resolve them)', () => {
@@ -218,14 +269,10 @@ describe('the built package', () => {
   });
 
   it('publishes every path the manifest points to', () => {
-    const targets = [
-      rootExport.import.types,
-      rootExport.import.default,
-      rootExport.require.types,
-      rootExport.require.default,
-      manifest.main,
-      manifest.types,
-    ].filter((p): p is string => typeof p === 'string');
+    const targets = [rootExport, healthExport]
+      .flatMap((e) => [e.import.types, e.import.default, e.require.types, e.require.default])
+      .concat([manifest.main, manifest.types])
+      .filter((p): p is string => typeof p === 'string');
     expect(targets.filter((p) => !published.has(packPath(p)))).toEqual([]);
     expect(published.has('dist/cjs/package.json')).toBe(true);
   });
@@ -249,6 +296,37 @@ describe('the built package', () => {
     expect(out.resolved).toBe(join(pkgDir, packPath(rootExport.require.default!)));
     expect(out.esmLoaded).toBe(false);
     expect(out.exports).toEqual(expect.arrayContaining(['Connection', 'DbModule', 'DbPool']));
+  });
+
+  it('loads @nestjs/terminus only through ./health, from both entry points', async () => {
+    const out = (await inConsumer([
+      '-e',
+      `const loaded = () => Object.keys(require.cache).some((f) => f.includes('/@nestjs/terminus/'));
+       require(${JSON.stringify(NAME)});
+       const afterMain = loaded();
+       const health = require(${JSON.stringify(`${NAME}/health`)});
+       console.log(JSON.stringify({
+         afterMain,
+         resolved: require.resolve(${JSON.stringify(`${NAME}/health`)}),
+         exports: Object.keys(health).sort(),
+       }));`,
+    ])) as { afterMain: boolean; resolved: string; exports: string[] };
+    expect(out.afterMain).toBe(false);
+    expect(out.resolved).toBe(join(pkgDir, packPath(healthExport.require.default!)));
+    expect(out.exports).toEqual(['DB_HEALTH_DEFAULTS', 'DbHealthIndicator']);
+    const esm = (await inConsumer([
+      '--input-type=module',
+      '-e',
+      `const m = await import(${JSON.stringify(`${NAME}/health`)});
+       console.log(JSON.stringify({
+         resolved: import.meta.resolve(${JSON.stringify(`${NAME}/health`)}),
+         exports: Object.keys(m).sort(),
+       }));`,
+    ])) as { resolved: string; exports: string[] };
+    expect(esm.resolved).toBe(
+      pathToFileURL(join(pkgDir, packPath(healthExport.import.default!))).href,
+    );
+    expect(esm.exports).toEqual(['DB_HEALTH_DEFAULTS', 'DbHealthIndicator']);
   });
 
   it('import() resolves to the ESM entry, with the same exports as the twin', async () => {
