@@ -37,6 +37,31 @@ function rawOf(obj: object): Carrier {
 }
 
 /**
+ * The raw request a request-like object stands for. Besides the adapters' own objects, a GraphQL
+ * context over HTTP (Nest injects it as `REQUEST` in resolvers) holds the HTTP request as `req`:
+ * the operation's unit of work is that request's.
+ */
+function requestOf(obj: object): Carrier {
+  const inner = (obj as { req?: unknown }).req;
+  return rawOf(typeof inner === 'object' && inner !== null ? inner : obj);
+}
+
+/**
+ * The HTTP request under a GraphQL operation sent over HTTP (Apollo: `context.req`; Mercurius:
+ * `context.reply.request`), if any. All the operation's resolvers (root fields, and the field
+ * resolvers that run after their parent returned) share that request's unit of work, returned
+ * when the response closes: releasing when one resolver ends would cut off the next.
+ */
+export function operationRequestOf(context: ExecutionContext): object | undefined {
+  if (context.getType<string>() !== 'graphql') return undefined;
+  const gql = context.getArgByIndex<{ req?: unknown; reply?: { request?: unknown } } | undefined>(
+    2,
+  );
+  const req = gql?.req ?? gql?.reply?.request;
+  return typeof req === 'object' && req !== null ? req : undefined;
+}
+
+/**
  * The object that identifies one unit of work in `context`: for HTTP the request object (the same
  * object Nest injects as `REQUEST`). Undefined for transports this package does not bind to.
  */
@@ -56,7 +81,7 @@ export function workOf(context: ExecutionContext): object | undefined {
  * middleware threw) or the client aborted.
  */
 export function leaseSetOf(req: object, res?: object): DbLeaseSet {
-  const carrier = rawOf(req);
+  const carrier = requestOf(req);
   return (carrier[REQUEST_LEASES] ??= new DbLeaseSet(
     (set) => responseOf(carrier, res)?.once('close', () => void set.releaseAll()),
     () => describeRequest(req as Carrier, carrier),
@@ -82,7 +107,7 @@ export function needsResponseBinding(type: string | undefined): boolean {
  * Called from a Nest middleware, which receives the raw request and response on every adapter.
  */
 export function bindResponse(req: object, res: object): void {
-  const carrier = rawOf(req);
+  const carrier = requestOf(req);
   carrier[REQUEST_RESPONSE] ??= rawOf(res) as unknown as Closable;
 }
 
@@ -116,12 +141,12 @@ export class RequestOwner implements LeaseOwner {
 
 /** The lease set of a request if it has one; never creates it. */
 export function leaseSetIfAny(req: object): DbLeaseSet | undefined {
-  return rawOf(req)[REQUEST_LEASES];
+  return requestOf(req)[REQUEST_LEASES];
 }
 
 /** Releases the leases of a request, if it has any. */
 export function releaseWork(req: object): void {
-  void rawOf(req)[REQUEST_LEASES]?.releaseAll();
+  void requestOf(req)[REQUEST_LEASES]?.releaseAll();
 }
 
 /** `GET /orders/:id` (the route pattern when the router knows it, else the URL). */

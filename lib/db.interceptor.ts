@@ -22,7 +22,13 @@ import {
 import { LOGGER_CONTEXT, TRANSACTIONAL_METADATA } from './db.internal-constants.js';
 import { TX_LEFT_OPEN, TX_TWO_CONNECTIONS, TX_UNKNOWN_CONNECTION } from './db.messages.js';
 import { currentUnit, runInUnit } from './db-context.js';
-import { leaseSetIfAny, leaseSetOf, releaseWork, workOf } from './db-http.adapter.js';
+import {
+  leaseSetIfAny,
+  leaseSetOf,
+  operationRequestOf,
+  releaseWork,
+  workOf,
+} from './db-http.adapter.js';
 import { DbLeaseSet } from './db-lease-set.js';
 import { runUnit, type ResolvedTransactionOptions } from './db-transaction.js';
 import { transactionalOf } from './db-transactional.decorator.js';
@@ -76,7 +82,7 @@ export class DbInterceptor implements NestInterceptor {
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     const work = workOf(context);
-    if (!work) return inUnitOfWork(next);
+    if (!work) return inUnitOfWork(next, operationRequestOf(context));
     let options: ResolvedTransactionOptions | undefined;
     try {
       options = this.transactionalOptions(context);
@@ -164,13 +170,16 @@ export class DbInterceptor implements NestInterceptor {
 }
 
 /**
- * Outside HTTP (microservice messages, GraphQL operations, ...) the handler runs in a unit of
+ * Outside HTTP (microservice messages, GraphQL subscriptions, ...) the handler runs in a unit of
  * work of its own, opened here, whose connections go back when it ends. Inside an open unit (a
- * context-scoped HTTP request) it joins that one. `next.handle()` is called inside the unit on
+ * context-scoped HTTP request) it joins that one; a GraphQL operation over HTTP joins its
+ * request's. `next.handle()` is called inside the unit on
  * purpose: Nest binds the handler to the async context current at that call.
  */
-function inUnitOfWork(next: CallHandler): Observable<unknown> {
+function inUnitOfWork(next: CallHandler, httpRequest: object | undefined): Observable<unknown> {
   if (currentUnit()) return next.handle();
+  // A GraphQL operation over HTTP: the request's unit, returned when its response closes.
+  if (httpRequest) return runInUnit(leaseSetOf(httpRequest), () => next.handle());
   const unit = new DbLeaseSet();
   return runInUnit(unit, () => next.handle()).pipe(finalize(() => void unit.releaseAll()));
 }

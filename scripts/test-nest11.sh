@@ -35,12 +35,15 @@ copy() {
 # Every @nestjs/* devDependency moves to its 11 line: mixing majors makes npm refuse the peers
 # (terminus 12, typeorm 12 and platform-fastify 12 want @nestjs/common 12). One with no 11 line is
 # dropped from the copy's manifest, and the suite shows whether it was needed.
+# Packages whose majors do not follow Nest's name the line that supports Nest 11 here.
+declare -A NEST11_LINE=([@nestjs/graphql]=13 [@nestjs/apollo]=13 [@nestjs/mercurius]=13)
 swap_to_nest11() {
-  local specs=() pkg
+  local specs=() pkg line
   for pkg in $(node -p "Object.keys(require('./package.json').devDependencies ?? {})
       .filter((d) => d.startsWith('@nestjs/')).join(' ')"); do
-    if [[ -n "$(npm view "$pkg@^11" version 2>/dev/null)" ]]; then
-      specs+=("$pkg@^11")
+    line="${NEST11_LINE[$pkg]:-11}"
+    if [[ -n "$(npm view "$pkg@^$line" version 2>/dev/null)" ]]; then
+      specs+=("$pkg@^$line")
     else
       echo "[nest11] $pkg has no 11 line: removed from the copy"
       node -e "const fs = require('node:fs'); const p = JSON.parse(fs.readFileSync('package.json', 'utf8'));
@@ -51,10 +54,11 @@ swap_to_nest11() {
   # Fail here, not in a confusing test, if npm kept a 12 of a swapped package at the top level.
   node -e "
     const fs = require('node:fs');
-    const wrong = process.argv.slice(1).map((spec) => spec.replace(/@\\^11$/, '')).flatMap((name) => {
+    const wrong = process.argv.slice(1).flatMap((spec) => {
+      const [, name, line] = /^(.+)@\\^(\\d+)$/.exec(spec);
       const { version } = JSON.parse(fs.readFileSync('node_modules/' + name + '/package.json', 'utf8'));
       console.log('[nest11]   ' + name + ' ' + version);
-      return version.startsWith('11.') ? [] : [name + '@' + version];
+      return version.startsWith(line + '.') ? [] : [name + '@' + version];
     });
     if (wrong.length) { console.error('[nest11] not on Nest 11: ' + wrong.join(', ')); process.exit(1); }" \
     "${specs[@]}"
