@@ -3,10 +3,10 @@ import {
   CONNECTION_RELEASED,
   LEAK_ENDED,
   LEAK_SUSPECTED,
-  RESET_FAILED,
   STATEMENT_TIMEOUT,
 } from './db.messages.js';
 import { isFatalError, reasonOf } from './db-errors.js';
+import { STATUS_IN_TRANS, STATUS_STATE_CHANGED } from './db-session.js';
 import type { DbPool } from './db-pool.js';
 import { LeaseTransaction, type UnitTransaction } from './db-transaction.js';
 import { DbConnectionReleasedError, DbStatementTimeoutError } from './errors/index.js';
@@ -24,9 +24,6 @@ export interface LeaseOwner {
   /** The transaction the owner's unit of work wants (`@Transactional()`), begun lazily. */
   readonly transaction?: UnitTransaction;
 }
-
-// SERVER_STATUS_IN_TRANS, from the status flags of every OK packet.
-const IN_TRANSACTION = 0x0001;
 
 /**
  * One borrower's claim on one server connection: taken on the first statement, kept until
@@ -50,6 +47,8 @@ export class DbLease {
   /** Set when the connection must not be reused. */
   private destroyReason: DbDestroyReason | null = null;
   private inTx = false;
+  /** The session may hold state the next borrower must not see: reset it on return. */
+  private dirty = false;
   private lastThreadId: number | null = null;
   private leak:
     { timer: NodeJS.Timeout; stack: string; since: number; reported: boolean } | undefined;
@@ -159,12 +158,11 @@ export class DbLease {
         if (timer) clearTimeout(timer);
         if (err) {
           if (isFatalError(err)) this.destroyReason ??= 'fatal';
+          this.dirty = true; // a failed statement may have done part of its work
           reject(err);
           return;
         }
-        // OK packets (not result sets) carry the server's status flags.
-        const status = (rows as { serverStatus?: unknown } | null)?.serverStatus;
-        if (typeof status === 'number') this.inTx = (status & IN_TRANSACTION) !== 0;
+        this.observe(sql, rows);
         resolve([rows as T, fields as FieldPacket[]]);
       };
       const { statementTimeout } = this.pool.options;
@@ -197,6 +195,24 @@ export class DbLease {
     );
   }
 
+  /**
+   * Reads what a statement did to the session: OK packets carry the server's status flags
+   * (SERVER_STATUS_IN_TRANS, SERVER_SESSION_STATE_CHANGED); what they cannot report is judged
+   * from the statement's text (db-session.ts).
+   */
+  private observe(sql: string | QueryOptions, rows: unknown): void {
+    const status = (rows as { serverStatus?: unknown } | null)?.serverStatus;
+    const returnedRows = typeof status !== 'number';
+    if (!returnedRows) {
+      this.inTx = (status & STATUS_IN_TRANS) !== 0;
+      if ((status & STATUS_STATE_CHANGED) !== 0) this.dirty = true;
+    }
+    if (!this.dirty) {
+      const text = typeof sql === 'string' ? sql : sql.sql;
+      this.dirty = this.pool.session.mayLeaveState(text, returnedRows);
+    }
+  }
+
   private async finish(): Promise<void> {
     if (this.inflight > 0) await new Promise<void>((resolve) => (this.onIdle = resolve));
     if (!this.conn && this.acquiring) {
@@ -209,7 +225,10 @@ export class DbLease {
     const conn = this.conn;
     if (!conn) return;
     let reason = this.destroyReason;
-    if (reason === null && !(await this.reset(conn))) reason = 'reset';
+    // A clean session goes back as it is (keeping its prepared statements); COM_RESET_CONNECTION
+    // costs about two borrow cycles, so it runs only when the session may hold state.
+    const mustReset = this.dirty || this.inTx || !this.pool.tracksState(conn);
+    if (reason === null && mustReset && !(await this.pool.resetSession(conn))) reason = 'reset';
     this.returnConnection(reason);
   }
 
@@ -220,21 +239,9 @@ export class DbLease {
     this.acquiring = undefined;
     this.destroyReason = null;
     this.inTx = false;
+    this.dirty = false;
     this.endLeakWatch();
     this.pool.giveBack(conn, reason);
-  }
-
-  private reset(conn: PoolConnection): Promise<boolean> {
-    return new Promise((resolve) => {
-      conn.reset((err: unknown) => {
-        if (err) {
-          this.pool.logger.warn(RESET_FAILED(this.pool.name, reasonOf(err)));
-          resolve(false);
-        } else {
-          resolve(true);
-        }
-      });
-    });
   }
 
   private watchForLeak(stack: string): void {

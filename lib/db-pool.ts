@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import {
   createConnection,
   createPool,
+  escapeId,
   type Pool,
   type PoolOptions,
   type PoolConnection,
@@ -13,6 +14,7 @@ import {
   CONNECT_FAILED,
   DRAIN_TIMEOUT,
   LIFETIME_VS_WAIT_TIMEOUT,
+  RESET_FAILED,
   POOL_CLOSED,
   QUEUE_FULL,
   STARTUP_FAILED,
@@ -23,6 +25,7 @@ import { reasonOf } from './db-errors.js';
 import { DbLease } from './db-lease.js';
 import { resolveDbOptions, scrub, type ResolvedDbOptions } from './db-options.js';
 import { PoolCounters } from './db-pool-metrics.js';
+import { SessionStateClassifier, TRACK_STATE_SQL } from './db-session.js';
 import {
   DbAcquireTimeoutError,
   DbConnectError,
@@ -50,6 +53,8 @@ interface Acquire {
 
 /** What the pool knows of each open server connection. */
 interface ConnInfo {
+  /** The server reports session state changes on it (session_track_state_change is on). */
+  tracked: boolean;
   /** `maxLifetime` less a random jitter, from creation. */
   expiresAt: number;
   /** Last return to the pool (or creation). */
@@ -81,6 +86,8 @@ export class DbPool {
   readonly logger = new Logger(LOGGER_CONTEXT);
   /** @internal */
   readonly counters = new PoolCounters();
+  /** @internal verdicts on statement texts, for the clean-up on return. */
+  readonly session = new SessionStateClassifier();
 
   private readonly raw: Pool;
   private readonly waiters: Acquire[] = [];
@@ -253,6 +260,48 @@ export class DbPool {
   }
 
   /**
+   * Asks the server to report session state changes on `conn` (new connections, and again after
+   * each COM_RESET_CONNECTION). A server without the variable (MySQL < 5.7, MariaDB < 10.2) keeps
+   * `tracked` false: then every return resets. @internal
+   */
+  trackState(conn: PoolConnection, done: (err: unknown) => void): void {
+    conn.query(TRACK_STATE_SQL, (err: unknown) => {
+      const info = this.open.get(conn);
+      if (info) info.tracked = !err;
+      done(err);
+    });
+  }
+
+  /**
+   * Cleans a session for the next borrower, in one round trip of three pipelined commands:
+   * COM_RESET_CONNECTION (rolls back, drops variables, settings, temporary tables, prepared
+   * statements, locks), state tracking on again (the reset turned it off), and the configured
+   * database again (the reset keeps whatever `USE` chose). Resolves false if it failed: the
+   * connection must then be destroyed. @internal
+   */
+  resetSession(conn: PoolConnection): Promise<boolean> {
+    return new Promise((resolve) => {
+      let failed = false;
+      const fail = (err: unknown) => {
+        if (failed) return;
+        failed = true;
+        this.logger.warn(RESET_FAILED(this.name, reasonOf(err)));
+        resolve(false);
+      };
+      conn.reset((err: unknown) => err && fail(err));
+      const database = this.options.target.database;
+      if (database) conn.query(`USE ${escapeId(database)}`, (err: unknown) => err && fail(err));
+      // If only this fails the server lacks tracking: the session is clean, just untracked.
+      this.trackState(conn, () => failed || resolve(true));
+    });
+  }
+
+  /** Whether the server reports session state changes on `conn`. @internal */
+  tracksState(conn: PoolConnection): boolean {
+    return this.open.get(conn)?.tracked === true;
+  }
+
+  /**
    * Closes a borrowed connection at once (a statement timed out on it); it stays counted as
    * borrowed until its lease gives it back. @internal
    */
@@ -373,8 +422,16 @@ export class DbPool {
     const { maxLifetime } = this.options;
     const lifetime =
       maxLifetime > 0 ? maxLifetime * (1 - Math.random() * LIFETIME_JITTER) : Infinity;
-    this.open.set(conn, { expiresAt: now + lifetime, lastUsed: now, borrowedAt: 0 });
+    const info: ConnInfo = {
+      tracked: false,
+      expiresAt: now + lifetime,
+      lastUsed: now,
+      borrowedAt: 0,
+    };
+    this.open.set(conn, info);
     this.counters.created++;
+    // Queued before the first borrower's statements; until it succeeds every return resets.
+    this.trackState(conn, () => undefined);
     // mysql2 drops a connection from its pool on 'error'/'end' (killed, server gone, wait_timeout).
     const lost = () => this.forget(conn, 'fatal');
     conn.once('end', lost);

@@ -3,49 +3,15 @@ import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { RowDataPacket } from 'mysql2';
 import mysql from 'mysql2/promise';
-import { request as httpRequest } from 'node:http';
 import { AppModule } from '../../sample/src/app.module.js';
 import { ensureDatabase } from '../../sample/src/ensure-database.js';
 import { createTestDatabase, serverUrl, type TestDatabase } from '../support/database.js';
-import { get, listen, type Reply } from '../support/http.js';
+import { get, listen, post } from '../support/http.js';
 
 interface Account {
   id: number;
   owner: string;
   balance: number;
-}
-
-/** A JSON POST without agent pooling, like `get()`. */
-function post(base: string, path: string, body: unknown): Promise<Reply> {
-  const started = Date.now();
-  const payload = JSON.stringify(body);
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(
-      `${base}${path}`,
-      {
-        method: 'POST',
-        agent: false,
-        headers: {
-          'content-type': 'application/json',
-          'content-length': Buffer.byteLength(payload),
-        },
-      },
-      (res) => {
-        let data = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => (data += c));
-        res.on('end', () =>
-          resolve({
-            status: res.statusCode ?? 0,
-            body: JSON.parse(data),
-            ms: Date.now() - started,
-          }),
-        );
-      },
-    );
-    req.on('error', reject);
-    req.end(payload);
-  });
 }
 
 describe('sample app (accounts and transfers)', () => {

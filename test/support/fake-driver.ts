@@ -27,12 +27,14 @@ export class FakeConnection extends EventEmitter {
     super();
   }
 
+  // mysql2's (sql, values, cb) and (sql, cb) call shapes.
   query(
     _sql: unknown,
-    _values: unknown,
-    cb: (err: unknown, rows: unknown, fields: unknown) => void,
+    values: unknown,
+    cb?: (err: unknown, rows: unknown, fields: unknown) => void,
   ) {
-    queueMicrotask(() => cb(null, [{ ok: 1 }], []));
+    const done = cb ?? (values as (err: unknown, rows: unknown, fields: unknown) => void);
+    queueMicrotask(() => done(null, [{ ok: 1 }], []));
   }
 
   execute(

@@ -16,26 +16,35 @@ export interface Reply {
 }
 
 /** A plain HTTP request (no agent pooling), resolving to status, parsed body and duration. */
-export function get(base: string, path: string, method = 'GET'): Promise<Reply> {
+export function get(base: string, path: string, method = 'GET', body?: unknown): Promise<Reply> {
   const started = Date.now();
+  const payload = body === undefined ? undefined : JSON.stringify(body);
+  const headers = payload
+    ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }
+    : undefined;
   return new Promise((resolve, reject) => {
-    const req = httpRequest(`${base}${path}`, { method, agent: false }, (res) => {
+    const req = httpRequest(`${base}${path}`, { method, agent: false, headers }, (res) => {
       let data = '';
       res.setEncoding('utf8');
       res.on('data', (c: string) => (data += c));
       res.on('end', () => {
-        let body: unknown = data;
+        let parsed: unknown = data;
         try {
-          body = JSON.parse(data);
+          parsed = JSON.parse(data);
         } catch {
           /* not JSON */
         }
-        resolve({ status: res.statusCode ?? 0, body, ms: Date.now() - started });
+        resolve({ status: res.statusCode ?? 0, body: parsed, ms: Date.now() - started });
       });
     });
     req.on('error', reject);
-    req.end();
+    req.end(payload);
   });
+}
+
+/** POST with a JSON body. */
+export function post(base: string, path: string, body: unknown): Promise<Reply> {
+  return get(base, path, 'POST', body);
 }
 
 /** Sends a request and destroys the socket after `afterMs`: a client abort. */
