@@ -32,11 +32,15 @@ export function isFatalError(err: unknown): boolean {
   return e.errno !== undefined && FATAL_ERRNOS.has(e.errno);
 }
 
-/** The driver's reason, for messages: `ER_ACCESS_DENIED_ERROR: Access denied ...`. @internal */
+/**
+ * The driver's reason, for messages: `ER_ACCESS_DENIED_ERROR: Access denied ...`. On one line: a
+ * server error may quote a multi-line statement, and each log line must be one event. @internal
+ */
 export function reasonOf(err: unknown): string {
+  let reason = String(err);
   if (err instanceof Error) {
     const code = (err as DriverError).code;
-    return code && !err.message.startsWith(code) ? `${code}: ${err.message}` : err.message;
+    reason = code && !err.message.startsWith(code) ? `${code}: ${err.message}` : err.message;
   }
-  return String(err);
+  return reason.replace(/\s*[\r\n]+\s*/g, ' ');
 }

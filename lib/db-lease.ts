@@ -7,6 +7,7 @@ import {
 } from './db.messages.js';
 import { isFatalError, reasonOf } from './db-errors.js';
 import { STATUS_IN_TRANS, STATUS_STATE_CHANGED } from './db-session.js';
+import type { DbLogger } from './db.logger.js';
 import type { DbPool } from './db-pool.js';
 import { LeaseTransaction, type UnitTransaction } from './db-transaction.js';
 import { DbConnectionReleasedError, DbStatementTimeoutError } from './errors/index.js';
@@ -66,6 +67,11 @@ export class DbLease {
   /** The name of the pool (connection) this lease borrows from. */
   get poolName(): string {
     return this.pool.name;
+  }
+
+  /** The pool's logger (silent for a connection with `logger: false`). */
+  get logger(): DbLogger {
+    return this.pool.logger;
   }
 
   /** Whether the server reported an open transaction after the last statement. */

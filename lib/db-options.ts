@@ -22,6 +22,7 @@ export interface ResolvedDbOptions {
   leakDetectionThreshold: number;
   minIdle: number;
   idleTimeout: number;
+  logger: boolean;
   /** Where the pool points, safe to print. */
   target: DbTarget;
   /** Passed to mysql2's createPool. */
@@ -72,6 +73,7 @@ export function resolveDbOptions(input: DbModuleOptions): ResolvedDbOptions {
     minIdle = DB_DEFAULTS.minIdle,
     idleTimeout = DB_DEFAULTS.idleTimeout,
     keepAliveInitialDelay = DB_DEFAULTS.keepAliveInitialDelay,
+    logger = DB_DEFAULTS.logger,
     ...driverOptions
   } = input;
 
@@ -102,6 +104,9 @@ export function resolveDbOptions(input: DbModuleOptions): ResolvedDbOptions {
   if (scope !== 'request' && scope !== 'context') {
     throw new DbConfigError(INVALID_OPTION('scope', scope, `'request' or 'context'`));
   }
+  if (typeof logger !== 'boolean') {
+    throw new DbConfigError(INVALID_OPTION('logger', logger, 'true or false'));
+  }
   if (typeof registerInterceptor !== 'boolean') {
     throw new DbConfigError(
       INVALID_OPTION('registerInterceptor', registerInterceptor, 'true or false'),
@@ -126,6 +131,7 @@ export function resolveDbOptions(input: DbModuleOptions): ResolvedDbOptions {
     leakDetectionThreshold,
     minIdle,
     idleTimeout,
+    logger,
     target,
     secret,
     connection: { ...driverOptions, keepAliveInitialDelay },

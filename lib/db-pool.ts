@@ -1,4 +1,3 @@
-import { Logger } from '@nestjs/common';
 import {
   createConnection,
   createPool,
@@ -8,7 +7,7 @@ import {
   type PoolConnection,
   type RowDataPacket,
 } from 'mysql2';
-import { LOGGER_CONTEXT } from './db.internal-constants.js';
+import { createDbLogger, type DbLogger } from './db.logger.js';
 import {
   ACQUIRE_TIMEOUT,
   CONNECT_FAILED,
@@ -82,8 +81,8 @@ export class DbPool {
   readonly name: string;
   /** @internal */
   readonly options: ResolvedDbOptions;
-  /** @internal */
-  readonly logger = new Logger(LOGGER_CONTEXT);
+  /** @internal Nest's Logger (context 'DbModule'), or a silent one with `logger: false`. */
+  readonly logger: DbLogger;
   /** @internal */
   readonly counters = new PoolCounters();
   /** @internal verdicts on statement texts, for the clean-up on return. */
@@ -105,6 +104,7 @@ export class DbPool {
 
   constructor(options: DbModuleOptions) {
     this.options = resolveDbOptions(options);
+    this.logger = createDbLogger(this.options.logger);
     this.name = this.options.name;
     this.raw = this.createDriverPool(this.options.driver);
     this.raw.on('connection', (conn: PoolConnection) => this.track(conn));

@@ -1,8 +1,6 @@
-import { Logger } from '@nestjs/common';
 import type { FieldPacket, QueryOptions, QueryValues } from 'mysql2';
 import type { Connection } from './connection.js';
 import { DEFAULT_CONNECTION_NAME, TRANSACTION_DEFAULTS } from './db.constants.js';
-import { LOGGER_CONTEXT } from './db.internal-constants.js';
 import {
   INVALID_TX_OPTION,
   TX_ABORTED,
@@ -15,6 +13,7 @@ import {
 } from './db.messages.js';
 import { reasonOf } from './db-errors.js';
 import type { DbLease } from './db-lease.js';
+import { createDbLogger, type DbLogger } from './db.logger.js';
 import type { DbLeaseSet } from './db-lease-set.js';
 import {
   DbConfigError,
@@ -129,6 +128,7 @@ export async function withRetries<T>(
   options: ResolvedTransactionOptions,
   attempt: () => Promise<T>,
   sleep: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
+  logger: () => DbLogger = createDbLogger,
 ): Promise<T> {
   for (let n = 1; ; n++) {
     try {
@@ -139,7 +139,7 @@ export async function withRetries<T>(
       const retryable = conflict === 'deadlock' || options.retryOnLockWaitTimeout;
       if (!retryable || n > options.retries) throw giveUp(err, pool, conflict, n);
       const ms = retryDelay(n);
-      new Logger(LOGGER_CONTEXT).debug(TX_RETRY(pool, conflict, n, options.retries + 1, ms));
+      logger().debug(TX_RETRY(pool, conflict, n, options.retries + 1, ms));
       await sleep(ms);
     }
   }
@@ -175,19 +175,29 @@ export async function runUnit<T>(
   attempt: () => Promise<T>,
 ): Promise<T> {
   try {
-    return await withRetries(options.connection, options, async () => {
-      const unit: UnitTransaction = { pool: options.connection, options };
-      set.transaction = unit;
-      let result: T;
-      try {
-        result = await attempt();
-        await Promise.all(set.attached.map((lease) => lease.tx.endUnit(unit, true)));
-      } catch (err) {
-        await Promise.all(set.attached.map((lease) => lease.tx.endUnit(unit, false)));
-        throw err;
-      }
-      return result;
-    });
+    // The logger of the connection the unit runs on (silent with `logger: false`).
+    const logger = () =>
+      set.attached.find((lease) => lease.poolName === options.connection)?.logger ??
+      createDbLogger();
+    return await withRetries(
+      options.connection,
+      options,
+      async () => {
+        const unit: UnitTransaction = { pool: options.connection, options };
+        set.transaction = unit;
+        let result: T;
+        try {
+          result = await attempt();
+          await Promise.all(set.attached.map((lease) => lease.tx.endUnit(unit, true)));
+        } catch (err) {
+          await Promise.all(set.attached.map((lease) => lease.tx.endUnit(unit, false)));
+          throw err;
+        }
+        return result;
+      },
+      undefined,
+      logger,
+    );
   } finally {
     set.transaction = undefined;
   }
@@ -240,18 +250,25 @@ export class LeaseTransaction {
     if (ready) await ready;
     // Inside @Transactional(), an outer transaction() or a beginTransaction(): a savepoint.
     if (this.depth > 0 || this.lease.inTransaction) return this.savepoint(conn, fn, options);
-    return withRetries(this.lease.poolName, options, async () => {
-      await this.begin(options);
-      let result: T;
-      try {
-        result = await fn(conn);
-        await this.commitOuter();
-      } catch (err) {
-        await this.rollbackOuter();
-        throw err;
-      }
-      return result;
-    });
+    const logger = () => this.lease.logger;
+    return withRetries(
+      this.lease.poolName,
+      options,
+      async () => {
+        await this.begin(options);
+        let result: T;
+        try {
+          result = await fn(conn);
+          await this.commitOuter();
+        } catch (err) {
+          await this.rollbackOuter();
+          throw err;
+        }
+        return result;
+      },
+      undefined,
+      logger,
+    );
   }
 
   async beginTransaction(): Promise<void> {
@@ -361,7 +378,7 @@ export class LeaseTransaction {
       // or destroyed on its way back to the pool, which ends the transaction anyway.
       const code = (err as { code?: unknown } | null)?.code;
       if (code !== 'DB_CONNECTION_RELEASED') {
-        new Logger(LOGGER_CONTEXT).warn(TX_ROLLBACK_FAILED(this.lease.poolName, reasonOf(err)));
+        this.lease.logger.warn(TX_ROLLBACK_FAILED(this.lease.poolName, reasonOf(err)));
       }
     } finally {
       this.depth = 0;

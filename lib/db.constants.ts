@@ -25,6 +25,7 @@ export const DB_DEFAULTS = {
   minIdle: 0,
   idleTimeout: 600_000,
   keepAliveInitialDelay: 30_000,
+  logger: true,
 } as const;
 
 /** Shortest `maxLifetime` accepted (as HikariCP): shorter churns connections for nothing. */

@@ -1,7 +1,6 @@
 import {
   ConflictException,
   Injectable,
-  Logger,
   Optional,
   ServiceUnavailableException,
   type CallHandler,
@@ -19,7 +18,8 @@ import {
   toArray,
   type Observable,
 } from 'rxjs';
-import { LOGGER_CONTEXT, TRANSACTIONAL_METADATA } from './db.internal-constants.js';
+import { TRANSACTIONAL_METADATA } from './db.internal-constants.js';
+import { isSilent } from './db.logger.js';
 import { TX_LEFT_OPEN, TX_TWO_CONNECTIONS, TX_UNKNOWN_CONNECTION } from './db.messages.js';
 import { currentUnit, runInUnit } from './db-context.js';
 import {
@@ -62,7 +62,6 @@ const CONFLICT = new Set([
  */
 @Injectable()
 export class DbInterceptor implements NestInterceptor {
-  private readonly logger = new Logger(LOGGER_CONTEXT);
   private readonly reflector: Reflector;
   /** Handlers already warned about: the left-open warning is logged once per route. */
   private readonly warned = new WeakSet<object>();
@@ -160,12 +159,15 @@ export class DbInterceptor implements NestInterceptor {
   private warnIfLeftOpen(context: ExecutionContext, work: object): void {
     const set = leaseSetIfAny(work);
     if (!set || set.released) return;
-    const open = set.attached.filter((lease) => lease.tx.reportLeftOpen());
+    // Connections registered with `logger: false` are not reported.
+    const open = set.attached.filter(
+      (lease) => lease.tx.reportLeftOpen() && !isSilent(lease.logger),
+    );
     const handler = context.getHandler();
     if (open.length === 0 || this.warned.has(handler)) return;
     this.warned.add(handler);
     const names = open.map((lease) => `"${lease.poolName}"`).join(', ');
-    this.logger.warn(TX_LEFT_OPEN(`${set.describe()} (${routeOf(context)})`, names));
+    open[0].logger.warn(TX_LEFT_OPEN(`${set.describe()} (${routeOf(context)})`, names));
   }
 }
 

@@ -1,6 +1,5 @@
 import {
   Inject,
-  Logger,
   Module,
   Optional,
   RequestMethod,
@@ -12,12 +11,7 @@ import {
 } from '@nestjs/common';
 import { HttpAdapterHost, ModuleRef } from '@nestjs/core';
 import { DB_DEFAULTS, DEFAULT_CONNECTION_NAME } from './db.constants.js';
-import {
-  DB_MODULE_CONFIG,
-  LOGGER_CONTEXT,
-  getOptionsToken,
-  type DbModuleConfig,
-} from './db.internal-constants.js';
+import { DB_MODULE_CONFIG, getOptionsToken, type DbModuleConfig } from './db.internal-constants.js';
 import { DbContextMiddleware } from './db-context.middleware.js';
 import { DbResponseMiddleware, needsResponseBinding } from './db-http.adapter.js';
 import { resolveDbOptions } from './db-options.js';
@@ -40,8 +34,6 @@ import type {
  */
 @Module({})
 export class DbModule implements NestModule, BeforeApplicationShutdown {
-  private readonly logger = new Logger(LOGGER_CONTEXT);
-
   constructor(
     @Inject(DB_MODULE_CONFIG) private readonly config: DbModuleConfig,
     private readonly moduleRef: ModuleRef,
@@ -140,7 +132,7 @@ export class DbModule implements NestModule, BeforeApplicationShutdown {
     try {
       await pool.close();
     } catch (err) {
-      this.logger.error(`Pool "${this.config.name}": close failed: ${reasonOf(err)}`);
+      pool.logger.error(`Pool "${this.config.name}": close failed: ${reasonOf(err)}`);
     }
   }
 }

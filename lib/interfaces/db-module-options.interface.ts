@@ -100,6 +100,13 @@ export interface DbModuleOptions extends Omit<
    */
   idleTimeout?: number;
   /**
+   * Log this connection's events (start-up retries, drain timeouts, leaks, failed clean-ups,
+   * transactions left open, ...) through Nest's `Logger`, context `'DbModule'`, one line each.
+   * `false` silences them all; errors are still thrown as usual.
+   * @default true
+   */
+  logger?: boolean;
+  /**
    * How `Connection` finds the current request's connection:
    * - `'request'`: Nest's REQUEST scope. Simple, but scope bubbles: every provider that injects
    *   `Connection` (and everything injecting those) is re-created on every request.

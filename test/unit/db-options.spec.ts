@@ -11,6 +11,7 @@ describe('option validation', () => {
     [{ retryDelay: -5 }, /"retryDelay"/],
     [{ name: '' }, /"name"/],
     [{ registerInterceptor: 'yes' }, /"registerInterceptor"/],
+    [{ logger: 'no' }, /"logger": got "no", expected true or false/],
     [{ waitForConnections: false }, /"waitForConnections": this module manages waiting/],
     [{ resetOnRelease: true }, /"resetOnRelease"/],
   ])('forRoot(%p) throws a DbConfigError naming the option', (options, message) => {
