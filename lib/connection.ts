@@ -67,6 +67,14 @@ export abstract class Connection {
 
   /** `ROLLBACK`. Refused inside `transaction()` or `@Transactional()`: throw an error instead. */
   abstract rollback(): Promise<void>;
+
+  /**
+   * Runs `fn` with this connection's reads (SELECT, SHOW, WITH … SELECT) sent to a read replica,
+   * as in a `@ReadOnly()` handler; resolves to `fn`'s result. Without `replicas` configured it
+   * just runs `fn`. Reads stay on the primary once the unit of work has written or opened a
+   * transaction there (read-your-writes); writes always go to the primary.
+   */
+  abstract readOnly<T>(fn: (conn: Connection) => Promise<T>): Promise<T>;
 }
 
 /**
@@ -89,20 +97,34 @@ export class LeaseConnection extends Connection {
 
   // Statements go through the lease's transaction state, which begins a @Transactional()
   // unit's transaction before the first one and refuses them after a deadlock (issue 4).
+  // With replicas, the unit's read routing decides where each statement runs (db-replicas.ts).
   query<T extends QueryReturn = QueryReturn>(...args: QueryArgs): Promise<[T, FieldPacket[]]> {
-    return this.lease.tx.statement<T>(false, args[0], args[1]);
+    const lease = this.lease;
+    const reads = lease.reads;
+    if (reads) return reads.set.statement<T>(lease, reads, false, args[0], args[1]);
+    return lease.tx.statement<T>(false, args[0], args[1]);
   }
 
   execute<T extends QueryReturn = QueryReturn>(...args: QueryArgs): Promise<[T, FieldPacket[]]> {
-    return this.lease.tx.statement<T>(true, args[0], args[1]);
+    const lease = this.lease;
+    const reads = lease.reads;
+    if (reads) return reads.set.statement<T>(lease, reads, true, args[0], args[1]);
+    return lease.tx.statement<T>(true, args[0], args[1]);
   }
 
   transaction<T>(fn: (conn: Connection) => Promise<T>, options?: TransactionOptions): Promise<T> {
-    return this.lease.tx.transaction(this, fn, options);
+    const lease = this.lease;
+    // Transactions run on the primary, and so does the rest of the unit (read-your-writes).
+    const reads = lease.reads;
+    if (reads) reads.pinned = true;
+    return lease.tx.transaction(this, fn, options);
   }
 
   beginTransaction(): Promise<void> {
-    return this.lease.tx.beginTransaction();
+    const lease = this.lease;
+    const reads = lease.reads;
+    if (reads) reads.pinned = true;
+    return lease.tx.beginTransaction();
   }
 
   commit(): Promise<void> {
@@ -111,5 +133,16 @@ export class LeaseConnection extends Connection {
 
   rollback(): Promise<void> {
     return this.lease.tx.rollback();
+  }
+
+  async readOnly<T>(fn: (conn: Connection) => Promise<T>): Promise<T> {
+    const reads = this.lease.reads;
+    if (!reads) return fn(this);
+    reads.depth++;
+    try {
+      return await fn(this);
+    } finally {
+      reads.depth--;
+    }
   }
 }

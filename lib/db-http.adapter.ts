@@ -134,6 +134,10 @@ export class RequestOwner implements LeaseOwner {
     return this.unit().transaction;
   }
 
+  get readOnly(): boolean {
+    return this.unit().readOnly;
+  }
+
   private unit(): DbLeaseSet {
     return (this.target ??= currentUnit() ?? leaseSetOf(this.req));
   }

@@ -9,6 +9,8 @@ import type { UnitTransaction } from './db-transaction.js';
 export class DbLeaseSet implements LeaseOwner {
   /** Set by `runUnit()` while a `@Transactional()` unit of work runs; its leases begin it lazily. */
   transaction: UnitTransaction | undefined;
+  /** Set by `@ReadOnly()`: the unit's reads go to a replica (when its pools have replicas). */
+  readOnly = false;
 
   private leases: DbLease[] | undefined;
   private ended = false;

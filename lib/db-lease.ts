@@ -9,6 +9,7 @@ import { isFatalError, reasonOf } from './db-errors.js';
 import { STATUS_IN_TRANS, STATUS_STATE_CHANGED } from './db-session.js';
 import type { DbLogger } from './db.logger.js';
 import type { DbPool } from './db-pool.js';
+import { ReplicaReads } from './db-replicas.js';
 import { LeaseTransaction, type UnitTransaction } from './db-transaction.js';
 import { DbConnectionReleasedError, DbStatementTimeoutError } from './errors/index.js';
 import type { DbDestroyReason } from './interfaces/index.js';
@@ -24,6 +25,8 @@ export interface LeaseOwner {
   describe?(): string;
   /** The transaction the owner's unit of work wants (`@Transactional()`), begun lazily. */
   readonly transaction?: UnitTransaction;
+  /** The unit of work reads from replicas (`@ReadOnly()`), if its pool has any. */
+  readonly readOnly?: boolean;
 }
 
 /**
@@ -51,6 +54,8 @@ export class DbLease {
   /** The session may hold state the next borrower must not see: reset it on return. */
   private dirty = false;
   private lastThreadId: number | null = null;
+  /** Read routing, made on first use when the pool has replicas (db-replicas.ts). */
+  private replicaReads: ReplicaReads | undefined;
   private leak:
     { timer: NodeJS.Timeout; stack: string; since: number; reported: boolean } | undefined;
 
@@ -72,6 +77,12 @@ export class DbLease {
   /** The pool's logger (silent for a connection with `logger: false`). */
   get logger(): DbLogger {
     return this.pool.logger;
+  }
+
+  /** Read routing of this lease's unit of work; undefined when the pool has no replicas. */
+  get reads(): ReplicaReads | undefined {
+    const set = this.pool.replicas;
+    return set && (this.replicaReads ??= new ReplicaReads(set));
   }
 
   /** Whether the server reported an open transaction after the last statement. */
@@ -118,7 +129,11 @@ export class DbLease {
    * temporary tables, locks) or destroys it after a fatal error. Idempotent; never rejects.
    */
   release(): Promise<void> {
-    return (this.releasing ??= this.finish().catch((err: unknown) => {
+    if (this.releasing) return this.releasing;
+    // The unit's replica lease goes back with it (it has no owner to do so in withConnection()).
+    const replica = this.replicaReads?.release();
+    const done = replica ? Promise.all([this.finish(), replica]).then(() => undefined) : undefined;
+    return (this.releasing = (done ?? this.finish()).catch((err: unknown) => {
       this.pool.logger.error(`Pool "${this.pool.name}": release failed: ${reasonOf(err)}`);
     }));
   }

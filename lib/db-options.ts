@@ -1,6 +1,12 @@
 import type { ConnectionOptions, PoolOptions } from 'mysql2';
 import { DB_DEFAULTS, DEFAULT_CONNECTION_NAME, MIN_LIFETIME } from './db.constants.js';
 import { INVALID_OPTION, type DbTarget } from './db.messages.js';
+import {
+  REPLICA_OPTION_KEYS,
+  resolveExpectedInstances,
+  resolveReplication,
+  type ResolvedReplication,
+} from './db-replicas.js';
 import { DbConfigError } from './errors/index.js';
 import type { DbModuleOptions, DbScope } from './interfaces/index.js';
 
@@ -23,6 +29,10 @@ export interface ResolvedDbOptions {
   minIdle: number;
   idleTimeout: number;
   logger: boolean;
+  /** App instances sharing the servers, for the sizing warning. */
+  expectedInstances: number;
+  /** Read replicas; undefined when none are configured. */
+  replication: ResolvedReplication | undefined;
   /** Where the pool points, safe to print. */
   target: DbTarget;
   /** Passed to mysql2's createPool. */
@@ -76,6 +86,10 @@ export function resolveDbOptions(input: DbModuleOptions): ResolvedDbOptions {
     logger = DB_DEFAULTS.logger,
     ...driverOptions
   } = input;
+  // Replica options are this package's: mysql2 warns about options it does not know.
+  const replication = resolveReplication(input);
+  const expectedInstances = resolveExpectedInstances(input.expectedInstances);
+  for (const key of REPLICA_OPTION_KEYS) delete (driverOptions as Record<string, unknown>)[key];
 
   integer('connectionLimit', connectionLimit, 1);
   integer('queueLimit', queueLimit, 0);
@@ -132,6 +146,8 @@ export function resolveDbOptions(input: DbModuleOptions): ResolvedDbOptions {
     minIdle,
     idleTimeout,
     logger,
+    expectedInstances,
+    replication,
     target,
     secret,
     connection: { ...driverOptions, keepAliveInitialDelay },

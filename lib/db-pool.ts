@@ -24,6 +24,7 @@ import { reasonOf } from './db-errors.js';
 import { DbLease } from './db-lease.js';
 import { resolveDbOptions, scrub, type ResolvedDbOptions } from './db-options.js';
 import { PoolCounters } from './db-pool-metrics.js';
+import { DbReplicaSet, warnIfOversized, type DbReplicaStatus } from './db-replicas.js';
 import { SessionStateClassifier, TRACK_STATE_SQL } from './db-session.js';
 import {
   DbAcquireTimeoutError,
@@ -101,11 +102,17 @@ export class DbPool {
   private closing: Promise<void> | undefined;
   private onDrained: (() => void) | undefined;
   private readonly housekeeper: NodeJS.Timeout;
+  /** @internal the read replicas (`replicas` option), each with a pool of its own. */
+  readonly replicas: DbReplicaSet | undefined;
 
   constructor(options: DbModuleOptions) {
     this.options = resolveDbOptions(options);
     this.logger = createDbLogger(this.options.logger);
     this.name = this.options.name;
+    const { replication } = this.options;
+    this.replicas = replication
+      ? new DbReplicaSet(this, replication, options, (o) => new DbPool(o))
+      : undefined;
     this.raw = this.createDriverPool(this.options.driver);
     this.raw.on('connection', (conn: PoolConnection) => this.track(conn));
     const { idleTimeout, maxLifetime } = this.options;
@@ -178,11 +185,16 @@ export class DbPool {
     let reason = '';
     for (let attempt = 1; attempt <= retryAttempts; attempt++) {
       try {
-        const [rows] = await this.query<RowDataPacket[]>('SELECT @@wait_timeout AS w');
+        const [rows] = await this.query<RowDataPacket[]>(
+          'SELECT @@wait_timeout AS w, @@max_connections AS m',
+        );
         const waitTimeout = Number(rows[0]?.w);
         if (maxLifetime > 0 && maxLifetime >= waitTimeout * 1000 - 30_000) {
           this.logger.warn(LIFETIME_VS_WAIT_TIMEOUT(this.name, maxLifetime, waitTimeout));
         }
+        warnIfOversized(this, Number(rows[0]?.m));
+        // Replicas down at start-up do not fail it: reads fall back until they answer.
+        await this.replicas?.start();
         return;
       } catch (err) {
         const cause = err instanceof DbConnectError ? err.cause : err;
@@ -204,7 +216,15 @@ export class DbPool {
    * destroys any still out, then closes every server connection. Idempotent.
    */
   close(): Promise<void> {
-    return (this.closing ??= this.drainAndEnd());
+    const replicas = this.replicas;
+    return (this.closing ??= replicas
+      ? Promise.all([this.drainAndEnd(), replicas.close()]).then(() => undefined)
+      : this.drainAndEnd());
+  }
+
+  /** Each read replica (`replicas` option): in rotation or why not, its lag, its load. */
+  replicaStatus(): DbReplicaStatus[] {
+    return this.replicas?.status() ?? [];
   }
 
   /** A per-request (or per-callback) lease: takes a connection on first use only. @internal */

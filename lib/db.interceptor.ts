@@ -42,6 +42,7 @@ const UNAVAILABLE = new Set([
   'DB_QUEUE_FULL',
   'DB_CONNECT',
   'DB_STATEMENT_TIMEOUT',
+  'DB_REPLICA_UNAVAILABLE',
 ]);
 
 // Lock conflicts that were not (or no longer) retried: the client may simply try again.

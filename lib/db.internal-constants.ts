@@ -23,8 +23,17 @@ export const REQUEST_LEASES = Symbol.for('nestjs-mysql-connection.leases');
  */
 export const REQUEST_RESPONSE = Symbol.for('nestjs-mysql-connection.response');
 
+/**
+ * @internal metadata key under which `@InjectConnection(name)` / `@InjectPool(name)` record, on the
+ * class, which named connections it asks for (checked against the registered ones at start-up).
+ */
+export const INJECTED_CONNECTIONS_METADATA = 'DB:INJECTED_CONNECTIONS';
+
 /** @internal the logger context of everything this package logs. */
 export const LOGGER_CONTEXT = 'DbModule';
 
 /** @internal metadata key under which `@Transactional()` stores its (validated) options. */
 export const TRANSACTIONAL_METADATA = 'DB:TRANSACTIONAL';
+
+/** @internal metadata key under which `@ReadOnly()` marks a handler or controller. */
+export const READ_ONLY_METADATA = 'DB:READ_ONLY';

@@ -174,3 +174,55 @@ export const INVALID_HEALTH_OPTION = (
   expected: string,
 ) =>
   `Invalid DbHealthIndicator.${method}() option "${option}": got ${formatValue(got)}, expected ${expected}.`;
+
+// --- Connection names (issue 6) ---
+
+export const DUPLICATE_CONNECTION = (name: string, count: number) =>
+  `DbModule registers the connection "${name}" ${count} times (DbModule.forRoot() or ` +
+  `forRootAsync() with name "${name}"); only one of them could be injected. Possible solutions: ` +
+  `register each connection once (DbModule is global: import it in the root module only), or ` +
+  `give the others names of their own: DbModule.forRoot({ name: "reports", ... }).`;
+
+export const UNKNOWN_CONNECTION = (
+  decorator: string,
+  name: string,
+  where: string,
+  registered: readonly string[],
+) =>
+  `${decorator}("${name}") in ${where}: no connection "${name}" is registered ` +
+  `(registered: ${registered.map((n) => `"${n}"`).join(', ') || 'none'}). Possible solutions: ` +
+  `register it with DbModule.forRoot({ name: "${name}", ... }) (or forRootAsync({ name: ` +
+  `"${name}", ... })), or fix the name.`;
+
+// --- Read replicas (issue 7) ---
+
+export const REPLICA_LEFT = (name: string, why: string) =>
+  `Replica "${name}" left the rotation: ${why}. Reads go to the other replicas (or the fallback).`;
+
+export const REPLICA_BACK = (name: string) => `Replica "${name}" is back in the rotation.`;
+
+export const REPLICA_LAGGING = (lag: number | null, max: number) =>
+  lag === null
+    ? `it is not replicating (Seconds_Behind_Master is NULL)`
+    : `it lags ${lag} s behind the primary (maxReplicationLag ${max} s)`;
+
+export const REPLICA_NO_STATUS =
+  `it reports no replication status (SHOW REPLICA STATUS is empty: not a replica, or the user ` +
+  `lacks the REPLICA MONITOR / REPLICATION CLIENT privilege)`;
+
+export const REPLICA_UNAVAILABLE = (name: string, count: number) =>
+  `No replica of connection "${name}" can serve this read: all ${count} are down or lagging, and ` +
+  `replicaFallback is 'fail'. Possible solutions: check the replicas and their replication, raise ` +
+  `"maxReplicationLag", or set replicaFallback: 'primary'.`;
+
+export const SIZING_WARNING = (
+  name: string,
+  limit: number,
+  instances: number,
+  maxConnections: number,
+  headroomPercent: number,
+) =>
+  `Pool "${name}": connectionLimit ${limit} × expectedInstances ${instances} = ${limit * instances} ` +
+  `connection(s) could exceed the server's max_connections ${maxConnections} less ` +
+  `${headroomPercent} % headroom (${Math.floor(maxConnections * (1 - headroomPercent / 100))}). ` +
+  `Possible solutions: lower "connectionLimit", raise max_connections, or put a proxy in front.`;

@@ -6,6 +6,8 @@ export { DbInterceptor } from './db.interceptor.js';
 export { DbModule } from './db.module.js';
 export { DbPool } from './db-pool.js';
 export { Transactional } from './db-transactional.decorator.js';
+export { ReadOnly } from './db-read-only.decorator.js';
+export type { DbReplicaStatus } from './db-replicas.js';
 export { getConnectionToken, getPoolToken } from './db.utils.js';
 export * from './errors/index.js';
 export * from './interfaces/index.js';

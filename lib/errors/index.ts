@@ -11,3 +11,4 @@ export * from './db-deadlock.error.js';
 export * from './db-lock-wait-timeout.error.js';
 export * from './db-transaction.error.js';
 export * from './db-no-context.error.js';
+export * from './db-replica-unavailable.error.js';

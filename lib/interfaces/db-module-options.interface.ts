@@ -5,6 +5,7 @@ import type {
   Type,
 } from '@nestjs/common';
 import type { PoolOptions } from 'mysql2';
+import type { DbReplicaOptions } from './db-replica-options.interface.js';
 
 /**
  * Options of one named connection: every mysql2 pool option (`uri` or `host`/`port`/`user`/
@@ -15,10 +16,10 @@ import type { PoolOptions } from 'mysql2';
  * owns waiting, idling and clean-up (see the README). `idleTimeout` is this package's own.
  * @publicApi
  */
-export interface DbModuleOptions extends Omit<
-  PoolOptions,
-  'waitForConnections' | 'maxIdle' | 'idleTimeout' | 'resetOnRelease'
-> {
+export interface DbModuleOptions
+  extends
+    Omit<PoolOptions, 'waitForConnections' | 'maxIdle' | 'idleTimeout' | 'resetOnRelease'>,
+    DbReplicaOptions {
   /**
    * Name of this connection; several `forRoot()` calls with different names coexist.
    * @default 'default'
