@@ -1,9 +1,10 @@
 import { Scope, type Provider } from '@nestjs/common';
-import { APP_INTERCEPTOR, REQUEST } from '@nestjs/core';
+import { APP_INTERCEPTOR, ModulesContainer, REQUEST } from '@nestjs/core';
 import { LeaseConnection } from './connection.js';
 import { ContextConnection } from './db-context.connection.js';
 import { DB_MODULE_CONFIG, getOptionsToken, type DbModuleConfig } from './db.internal-constants.js';
 import { RequestOwner } from './db-http.adapter.js';
+import { checkConnectionNames } from './db-names.check.js';
 import { DbPool } from './db-pool.js';
 import { DbInterceptor } from './db.interceptor.js';
 import { getConnectionToken, getPoolToken } from './db.utils.js';
@@ -21,8 +22,10 @@ export function createDbProviders(
     { provide: DB_MODULE_CONFIG, useValue: config },
     {
       provide: getPoolToken(name),
-      inject: [getOptionsToken(name)],
-      useFactory: async (options: DbModuleOptions): Promise<DbPool> => {
+      inject: [getOptionsToken(name), ModulesContainer],
+      useFactory: async (options: DbModuleOptions, modules: ModulesContainer): Promise<DbPool> => {
+        // Before connecting: a misnamed or doubly registered connection fails the start-up now.
+        checkConnectionNames(modules);
         const pool = new DbPool({ ...options, name, scope });
         await pool.verify();
         return pool;
