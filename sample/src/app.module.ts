@@ -18,9 +18,16 @@ export class AppModule implements OnApplicationShutdown {
       imports: [
         DbModule.forRootAsync({
           useFactory: async () => {
-            const { url, database, connectionLimit } = resolveSettings(settings);
+            const { url, database, connectionLimit, replicaUrls } = resolveSettings(settings);
             await ensureDatabase(url, database);
-            return { uri: withDatabase(url, database), connectionLimit };
+            // With MYSQL_REPLICA_URLS, GET /accounts (@ReadOnly()) reads from a replica; the
+            // database is created on the primary and reaches the replicas by replication.
+            const replicas = replicaUrls.map((r) => ({ uri: withDatabase(r, database) }));
+            return {
+              uri: withDatabase(url, database),
+              connectionLimit,
+              ...(replicas.length > 0 && { replicas }),
+            };
           },
         }),
         AccountsModule,

@@ -6,6 +6,8 @@ export interface SampleSettings {
   database: string;
   /** Most server connections the app opens. */
   connectionLimit: number;
+  /** Read replicas of `url` (mysql2 URLs; their path is replaced by `database` too). */
+  replicaUrls: string[];
 }
 
 export const DEFAULT_MYSQL_URL = 'mysql://root@127.0.0.1:3306/';
@@ -14,7 +16,8 @@ export const DEFAULT_PORT = 3000;
 
 /**
  * Settings from the environment: `MYSQL_URL` (default `mysql://root@127.0.0.1:3306/`); the
- * database is the URL's path, `sample` when it has none. Anything in `overrides` wins.
+ * database is the URL's path, `sample` when it has none; `MYSQL_REPLICA_URLS`, comma-separated,
+ * read replicas (none by default). Anything in `overrides` wins.
  */
 export function resolveSettings(
   overrides: Partial<SampleSettings> = {},
@@ -25,6 +28,12 @@ export function resolveSettings(
     url,
     database: overrides.database ?? databaseOf(url) ?? DEFAULT_DATABASE,
     connectionLimit: overrides.connectionLimit ?? 10,
+    replicaUrls:
+      overrides.replicaUrls ??
+      (env.MYSQL_REPLICA_URLS ?? '')
+        .split(',')
+        .map((u) => u.trim())
+        .filter(Boolean),
   };
 }
 

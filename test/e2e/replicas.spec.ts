@@ -3,7 +3,7 @@ import type { RowDataPacket } from 'mysql2';
 import { DbPool, type DbModuleOptions } from 'nestjs-mysql-connection';
 import { bootApp, type BootedApp } from '../fixtures/app.js';
 import { ReplicasController } from '../fixtures/replicas.controller.js';
-import { eventually, get, post } from '../support/http.js';
+import { eventually, get, listen, post } from '../support/http.js';
 import { usePrivateServer } from '../support/private-server.js';
 
 // Real binlog replication on one machine: a private primary and a private replica of it. Both get
@@ -221,5 +221,41 @@ describe('isolation and release with replicas', () => {
     const none = async () =>
       (await primary.appConnections()) === 0 && (await replica.appConnections()) === 0;
     expect(await eventually(none, 5000)).toBe(true);
+  });
+});
+
+describe('sample app with MYSQL_REPLICA_URLS', () => {
+  it('lists accounts (GET /accounts, @ReadOnly()) from the replica', async () => {
+    await waitForReplica();
+    const { NestFactory } = await import('@nestjs/core');
+    const { AppModule } = await import('../../sample/src/app.module.js');
+    const { resolveSettings } = await import('../../sample/src/settings.js');
+    const settings = resolveSettings(
+      { url: primary.db.url },
+      { MYSQL_REPLICA_URLS: ` ${replica.db.url} ,` },
+    );
+    expect(settings.replicaUrls).toEqual([replica.db.url]);
+    const app = await NestFactory.create(AppModule.forRoot(settings), {
+      logger: false,
+      abortOnError: false,
+    });
+    primary.defer(() => app.close());
+    const base = await listen(app);
+    const owners = async () =>
+      ((await get(base, '/accounts')).body as { owner: string }[]).map((a) => a.owner);
+    // the schema the sample created on the primary has reached the replica
+    expect(await eventually(async () => (await get(base, '/accounts')).status === 200, 5000)).toBe(
+      true,
+    );
+
+    await replica.query('STOP SLAVE');
+    try {
+      expect((await post(base, '/accounts', { owner: 'ada', balance: 1 })).status).toBe(201);
+      expect(await owners()).not.toContain('ada'); // the replica has not seen it yet
+    } finally {
+      await replica.query('START SLAVE');
+    }
+    expect(await eventually(async () => (await owners()).includes('ada'), 5000)).toBe(true);
+    await app.close();
   });
 });

@@ -1,4 +1,5 @@
 import { Body, Controller, Get, Param, ParseIntPipe, Post } from '@nestjs/common';
+import { ReadOnly } from 'nestjs-mysql-connection';
 import { AccountsService, type Account } from './accounts.service.js';
 import { ParseBodyPipe } from './dto/body.js';
 import { parseCreateAccount, type CreateAccountDto } from './dto/create-account.dto.js';
@@ -12,6 +13,8 @@ export class AccountsController {
     return this.accounts.create(dto);
   }
 
+  /** Reads from a replica when the app has some (MYSQL_REPLICA_URLS); else the primary. */
+  @ReadOnly()
   @Get()
   list(): Promise<Account[]> {
     return this.accounts.list();
