@@ -5,6 +5,7 @@ import { DEFAULT_CONNECTION_NAME } from './db.constants.js';
 import {
   HEALTH_PING_TIMEOUT,
   HEALTH_POOL_SATURATED,
+  HEALTH_NO_REPLICA,
   HEALTH_UNKNOWN_CONNECTION,
   INVALID_HEALTH_OPTION,
 } from './db.messages.js';
@@ -142,6 +143,34 @@ export class DbHealthIndicator {
         ...data,
         message: HEALTH_POOL_SATURATED(connectionName, pending, limit, maxPendingRatio),
       });
+    }
+    return indicator.up(data);
+  }
+
+  /**
+   * Reports each read replica of a connection (`replicas` option) as the periodic replica check
+   * last saw it: `{ connection, replicas: [{ name, usable, reason?, lagSeconds, borrowed }] }`.
+   * `down` when none is usable (reads then fall back to the primary, or fail with
+   * `replicaFallback: 'fail'`); `up` for a connection without replicas. Sends nothing to the
+   * server.
+   */
+  async replicaCheck<const Key extends string>(
+    key: Key,
+    options: { connectionName?: string } = {},
+  ): Promise<HealthIndicatorResult<Key>> {
+    const { connectionName = DEFAULT_CONNECTION_NAME } = options;
+    const indicator = this.health.check(key);
+    const pool = this.poolOf(connectionName);
+    if (!pool) {
+      return indicator.down({
+        connection: connectionName,
+        message: HEALTH_UNKNOWN_CONNECTION(connectionName),
+      });
+    }
+    const replicas = pool.replicaStatus();
+    const data = { connection: connectionName, replicas };
+    if (replicas.length > 0 && !replicas.some((r) => r.usable)) {
+      return indicator.down({ ...data, message: HEALTH_NO_REPLICA(connectionName) });
     }
     return indicator.up(data);
   }

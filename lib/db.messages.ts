@@ -226,3 +226,6 @@ export const SIZING_WARNING = (
   `connection(s) could exceed the server's max_connections ${maxConnections} less ` +
   `${headroomPercent} % headroom (${Math.floor(maxConnections * (1 - headroomPercent / 100))}). ` +
   `Possible solutions: lower "connectionLimit", raise max_connections, or put a proxy in front.`;
+
+export const HEALTH_NO_REPLICA = (name: string) =>
+  `No read replica of connection "${name}" is in rotation (all down, lagging or not replicating).`;

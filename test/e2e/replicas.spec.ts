@@ -1,6 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { RowDataPacket } from 'mysql2';
+import { ModuleRef } from '@nestjs/core';
+import { HealthIndicatorService } from '@nestjs/terminus';
 import { DbPool, type DbModuleOptions } from 'nestjs-mysql-connection';
+import { DbHealthIndicator } from 'nestjs-mysql-connection/health';
 import { bootApp, type BootedApp } from '../fixtures/app.js';
 import { ReplicasController } from '../fixtures/replicas.controller.js';
 import { eventually, get, listen, post } from '../support/http.js';
@@ -139,12 +142,20 @@ describe('lag guard', () => {
     expect(pool.replicaStatus()).toEqual([
       expect.objectContaining({ name: 'default/replica-0', usable: false, lagSeconds: null }),
     ]);
+    const health = new DbHealthIndicator(new HealthIndicatorService(), app.app.get(ModuleRef));
+    expect(await health.replicaCheck('replicas')).toEqual({
+      replicas: expect.objectContaining({
+        status: 'down',
+        replicas: [expect.objectContaining({ usable: false })],
+      }),
+    });
 
     await replica.query('START SLAVE');
     started = Date.now();
     expect(await eventually(async () => (await server()) === REPLICA_ID, 10_000)).toBe(true);
     record('replica rejoins rotation after START SLAVE', Date.now() - started);
     expect(pool.replicaStatus()[0]).toMatchObject({ usable: true, lagSeconds: 0 });
+    expect(await health.replicaCheck('replicas')).toMatchObject({ replicas: { status: 'up' } });
     await app.app.close();
   });
 });
