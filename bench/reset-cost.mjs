@@ -43,7 +43,7 @@ for (let round = 0; round < ROUNDS; round++) {
   for (const [name, reset, prepared] of variants)
     results.get(name).push(await measure(reset, prepared));
 }
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const median = (xs) => xs.toSorted((a, b) => a - b)[Math.floor(xs.length / 2)];
 console.log(`${OPS} cycles x ${ROUNDS} rounds, ${WORKERS} workers; median ops/s`);
 for (const [name] of variants) {
   const m = median(results.get(name));
