@@ -35,6 +35,7 @@ class CapturingLogger implements LoggerService {
 describe.each([true, false])('logging (logger: %s)', (enabled) => {
   let db: TestDatabase;
   const logs = new CapturingLogger();
+  let startupError: unknown;
 
   beforeAll(async () => {
     db = await createTestDatabase(`logging_${enabled}`);
@@ -45,20 +46,19 @@ describe.each([true, false])('logging (logger: %s)', (enabled) => {
     wrong.password = 'not-the-password-4711';
 
     // 1. start-up retries, with a wrong password
-    await expect(
-      Test.createTestingModule({
-        imports: [
-          DbModule.forRoot({
-            uri: wrong.toString(),
-            retryAttempts: 2,
-            retryDelay: 10,
-            logger: enabled,
-          }),
-        ],
-      })
-        .setLogger(logs)
-        .compile(),
-    ).rejects.toMatchObject({ code: 'DB_STARTUP' });
+    startupError = await Test.createTestingModule({
+      imports: [
+        DbModule.forRoot({
+          uri: wrong.toString(),
+          retryAttempts: 2,
+          retryDelay: 10,
+          logger: enabled,
+        }),
+      ],
+    })
+      .setLogger(logs)
+      .compile()
+      .catch((err: unknown) => err);
 
     // 2. maxLifetime not below the server's wait_timeout (the server default: 8 h)
     const [[{ w }]] = (await db.admin.query('SELECT @@wait_timeout AS w')) as unknown as [
@@ -69,8 +69,8 @@ describe.each([true, false])('logging (logger: %s)', (enabled) => {
         DbModule.forRoot({
           uri: db.url,
           maxLifetime: Number(w) * 1000,
-          leakDetectionThreshold: 100,
-          shutdownTimeout: 200,
+          leakDetectionThreshold: 500,
+          shutdownTimeout: 900,
           logger: enabled,
         }),
       ],
@@ -84,11 +84,12 @@ describe.each([true, false])('logging (logger: %s)', (enabled) => {
     const pool = app.get(DbPool);
 
     // 3. a transaction left open by a handler (warned by DbInterceptor)
-    expect((await get(base, '/tx/open/1', 'POST')).status).toBe(201);
+    const opened = await get(base, '/tx/open/1', 'POST');
+    if (opened.status !== 201) throw new Error(`POST /tx/open/1: ${opened.status}`);
     // 4. a possible leak, reported with the stack where it was taken, then its end
     await pool.withConnection(async (conn) => {
       await conn.query('SELECT 1');
-      await sleep(250);
+      await sleep(700);
     });
     // 5. a connection still held when shutdownTimeout runs out
     void pool
@@ -97,7 +98,7 @@ describe.each([true, false])('logging (logger: %s)', (enabled) => {
         await new Promise(() => {});
       })
       .catch(() => undefined);
-    expect(await eventually(() => pool.stats().borrowed === 1)).toBe(true);
+    if (!(await eventually(() => pool.stats().borrowed === 1))) throw new Error('not borrowed');
     await app.close();
   }, 30_000);
 
@@ -106,7 +107,7 @@ describe.each([true, false])('logging (logger: %s)', (enabled) => {
   });
 
   const LEAK =
-    /^Pool "default": a connection taken by DbPool\.withConnection\(\) has been held for more than 100 ms/;
+    /^Pool "default": a connection taken by DbPool\.withConnection\(\) has been held for more than 500 ms/;
   // [line, how many times]: 4. and 5. both hold a connection past leakDetectionThreshold.
   const expected: [RegExp, number][] = [
     [/^Connection "default": attempt 1\/2 failed \(.*Access denied.*\); retrying in 10 ms$/, 1],
@@ -123,8 +124,12 @@ describe.each([true, false])('logging (logger: %s)', (enabled) => {
       /^Pool "default": the connection taken by DbPool\.withConnection\(\) \(reported as a possible leak\) came back/,
       1,
     ],
-    [/^Pool "default": 1 connection\(s\) still borrowed after shutdownTimeout \(200 ms\)/, 1],
+    [/^Pool "default": 1 connection\(s\) still borrowed after shutdownTimeout \(900 ms\)/, 1],
   ];
+
+  it('still fails the start-up on a wrong password', () => {
+    expect(startupError).toMatchObject({ code: 'DB_STARTUP' });
+  });
 
   if (enabled) {
     it("logs every event through Nest's Logger, with the context DbModule", () => {

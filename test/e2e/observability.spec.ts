@@ -11,9 +11,9 @@ import { eventually, get } from '../support/http.js';
 // must not register into prom-client's global registry or OTel's global meter provider).
 
 /** README "Prometheus (prom-client)". */
-function registerPoolMetrics(pool: DbPool, registers: Registry[]): void {
-  new Gauge({
-    name: 'db_attrsconnections',
+function registerPoolMetrics(pool: DbPool, registers: Registry[]) {
+  const connections = new Gauge({
+    name: 'db_pool_connections',
     help: 'Connections of the pool by state, and its limit',
     labelNames: ['pool', 'state'],
     registers,
@@ -24,8 +24,8 @@ function registerPoolMetrics(pool: DbPool, registers: Registry[]): void {
       }
     },
   });
-  new Gauge({
-    name: 'db_attrsacquire_wait_ms',
+  const acquireWait = new Gauge({
+    name: 'db_pool_acquire_wait_ms',
     help: 'Wait for a connection over the last 1,024 acquisitions',
     labelNames: ['pool', 'quantile'],
     registers,
@@ -36,8 +36,8 @@ function registerPoolMetrics(pool: DbPool, registers: Registry[]): void {
       }
     },
   });
-  new Counter({
-    name: 'db_attrsacquire_timeouts_total',
+  const timeouts = new Counter({
+    name: 'db_pool_acquire_timeouts_total',
     help: 'Callers that gave up after acquireTimeout',
     labelNames: ['pool'],
     registers,
@@ -47,6 +47,7 @@ function registerPoolMetrics(pool: DbPool, registers: Registry[]): void {
       this.inc({ pool: s.name }, s.acquireTimeouts);
     },
   });
+  return [connections, acquireWait, timeouts];
 }
 
 /** README "OpenTelemetry": the semantic conventions' `db.client.connection.*` instruments. */
@@ -117,9 +118,9 @@ describe('pool metrics for Prometheus and OpenTelemetry (README examples)', () =
     expect(await eventually(() => pool.stats().pending === 1)).toBe(true);
 
     const text = await registry.metrics();
-    expect(text).toContain('db_attrsconnections{pool="default",state="borrowed"} 2');
-    expect(text).toContain('db_attrsconnections{pool="default",state="pending"} 1');
-    expect(text).toContain('db_attrsconnections{pool="default",state="limit"} 2');
+    expect(text).toContain('db_pool_connections{pool="default",state="borrowed"} 2');
+    expect(text).toContain('db_pool_connections{pool="default",state="pending"} 1');
+    expect(text).toContain('db_pool_connections{pool="default",state="limit"} 2');
     expect(await otel('db.client.connection.count')).toEqual(
       expect.arrayContaining([
         {
@@ -139,9 +140,9 @@ describe('pool metrics for Prometheus and OpenTelemetry (README examples)', () =
     await Promise.all(slow);
     expect(await eventually(() => pool.stats().borrowed === 0)).toBe(true);
     const after = await registry.metrics();
-    expect(after).toContain('db_attrsacquire_timeouts_total{pool="default"} 1');
-    expect(after).toContain('db_attrsconnections{pool="default",state="borrowed"} 0');
-    expect(after).toMatch(/db_attrsacquire_wait_ms\{pool="default",quantile="max"\} \d+/);
+    expect(after).toContain('db_pool_acquire_timeouts_total{pool="default"} 1');
+    expect(after).toContain('db_pool_connections{pool="default",state="borrowed"} 0');
+    expect(after).toMatch(/db_pool_acquire_wait_ms\{pool="default",quantile="max"\} \d+/);
     expect(await otel('db.client.connection.timeouts')).toEqual([
       { attributes: { 'db.client.connection.pool.name': 'default' }, value: 1 },
     ]);

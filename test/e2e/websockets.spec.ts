@@ -5,7 +5,7 @@ import { Test } from '@nestjs/testing';
 import { MessageBody, SubscribeMessage, WebSocketGateway } from '@nestjs/websockets';
 import type { RowDataPacket } from 'mysql2';
 import { Connection, DbModule, DbPool, type DbScope } from 'nestjs-mysql-connection';
-import WebSocket from 'ws';
+import { WebSocket } from 'ws';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { eventually, listen, sleep } from '../support/http.js';
 import { overlapsOnOneConnection, type IsolationRow } from '../support/isolation.js';

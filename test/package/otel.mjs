@@ -60,8 +60,9 @@ function get(url) {
 }
 
 let app;
+let db;
 try {
-  const db = await findDatabase();
+  db = await findDatabase();
   class AppModule {}
   Module({ imports: [DbModule.forRoot({ uri: db.url })], controllers: [ProbeController] })(
     AppModule,
@@ -93,4 +94,5 @@ try {
 } finally {
   await app?.close();
   await provider.shutdown();
+  await db?.stop();
 }

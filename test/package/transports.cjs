@@ -1,0 +1,48 @@
+// The built CommonJS twin beyond Express HTTP: Fastify, a TCP microservice, GraphQL (Apollo) and a
+// job with no request (see transports.shared.cjs), loaded with require() as a CommonJS Nest app
+// does. Run by `npm run test:package` after the build; prints one line and exits non-zero on
+// failure.
+'use strict';
+
+// oxlint-disable-next-line import/no-unassigned-import
+require('reflect-metadata');
+const { join, relative } = require('node:path');
+const { runTransports } = require('./transports.shared.cjs');
+
+const LABEL = 'transports cjs';
+const ROOT = join(__dirname, '..', '..');
+
+async function main() {
+  const entry = relative(ROOT, require.resolve('nestjs-mysql-connection'));
+  if (entry !== join('dist', 'cjs', 'index.js')) throw new Error(`require resolved to ${entry}`);
+  const { findDatabase } = await import('../../scripts/database.mjs');
+  const db = await findDatabase();
+  try {
+    const ran = await runTransports(
+      {
+        common: require('@nestjs/common'),
+        core: require('@nestjs/core'),
+        microservices: require('@nestjs/microservices'),
+        fastify: require('@nestjs/platform-fastify'),
+        graphql: require('@nestjs/graphql'),
+        apollo: require('@nestjs/apollo'),
+        rxjs: require('rxjs'),
+        lib: require('nestjs-mysql-connection'),
+      },
+      db.url,
+    );
+    console.log(`${LABEL}: ok (require -> ${entry}: ${ran})`);
+  } finally {
+    await db.stop();
+  }
+}
+
+setTimeout(() => {
+  console.error(`${LABEL}: FAILED: no result within 90 s`);
+  process.exit(1);
+}, 90_000).unref();
+
+main().catch((err) => {
+  console.error(`${LABEL}: FAILED: ${err?.stack ?? err}`);
+  process.exit(1);
+});

@@ -1,0 +1,43 @@
+// The built ESM package beyond Express HTTP: Fastify, a TCP microservice, GraphQL (Apollo) and a
+// job with no request (see transports.shared.cjs), loaded with import as an ESM Nest app does.
+// Run by `npm run test:package` after the build; prints one line and exits non-zero on failure.
+// oxlint-disable-next-line import/no-unassigned-import
+import 'reflect-metadata';
+import * as apollo from '@nestjs/apollo';
+import * as common from '@nestjs/common';
+import * as core from '@nestjs/core';
+import * as graphql from '@nestjs/graphql';
+import * as microservices from '@nestjs/microservices';
+import * as fastify from '@nestjs/platform-fastify';
+import * as lib from 'nestjs-mysql-connection';
+import * as rxjs from 'rxjs';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { findDatabase } from '../../scripts/database.mjs';
+import shared from './transports.shared.cjs';
+
+const LABEL = 'transports esm';
+const ROOT = join(fileURLToPath(import.meta.url), '..', '..', '..');
+
+async function main() {
+  const entry = relative(ROOT, fileURLToPath(import.meta.resolve('nestjs-mysql-connection')));
+  if (entry !== join('dist', 'esm', 'index.js')) throw new Error(`import resolved to ${entry}`);
+  const db = await findDatabase();
+  try {
+    const modules = { common, core, microservices, fastify, graphql, apollo, rxjs, lib };
+    const ran = await shared.runTransports(modules, db.url);
+    console.log(`${LABEL}: ok (import -> ${entry}: ${ran})`);
+  } finally {
+    await db.stop();
+  }
+}
+
+setTimeout(() => {
+  console.error(`${LABEL}: FAILED: no result within 90 s`);
+  process.exit(1);
+}, 90_000).unref();
+
+main().catch((err) => {
+  console.error(`${LABEL}: FAILED: ${err?.stack ?? err}`);
+  process.exit(1);
+});

@@ -1,0 +1,217 @@
+// The body of `transports.cjs` and `transports.mjs`: the built package in the apps the README's
+// compatibility table promises beyond Express HTTP — Fastify, a TCP microservice, GraphQL
+// (Apollo), and a job with no request — each answering through a real query. The two scripts
+// only differ in how they load the package and Nest (require vs import) and hand the modules in.
+'use strict';
+
+const { createServer } = require('node:net');
+const { request } = require('node:http');
+
+/** Applies a method decorator as TypeScript's output does (it may replace the descriptor). */
+function decorateMethod(cls, key, ...decorators) {
+  let desc = Object.getOwnPropertyDescriptor(cls.prototype, key);
+  for (const decorate of decorators.toReversed()) desc = decorate(cls.prototype, key, desc) ?? desc;
+  Object.defineProperty(cls.prototype, key, desc);
+}
+
+function freePort() {
+  return new Promise((resolve) => {
+    const srv = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function http(url, body) {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      url,
+      {
+        agent: false,
+        method: body ? 'POST' : 'GET',
+        headers: body ? { 'content-type': 'application/json' } : {},
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk) => (text += chunk));
+        res.on('end', () => resolve({ status: res.statusCode, body: text }));
+      },
+    );
+    req.on('error', reject);
+    req.end(body ? JSON.stringify(body) : undefined);
+  });
+}
+
+/** Two statements of one unit of work must run on one server connection. */
+async function twoIds(conn) {
+  const [[a]] = await conn.query('SELECT CONNECTION_ID() AS id');
+  const [[b]] = await conn.query('SELECT CONNECTION_ID() AS id');
+  if (a.id !== b.id) throw new Error(`one unit of work ran on connections ${a.id} and ${b.id}`);
+  return a.id;
+}
+
+async function closed(pool, what) {
+  for (let i = 0; i < 100 && pool.stats().borrowed > 0; i++) {
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  if (pool.stats().borrowed !== 0) throw new Error(`${what}: a connection was not returned`);
+}
+
+/**
+ * @param m the loaded modules: { common, core, microservices, fastify, graphql, apollo, rxjs, lib }
+ * @param url the test server's URL
+ * @returns what ran, for the script's one line
+ */
+async function runTransports(m, url) {
+  const { Controller, Get, Inject, Injectable, Module } = m.common;
+  const { NestFactory } = m.core;
+  const { Connection, DbModule, DbPool, WithConnection } = m.lib;
+  const done = [];
+  const apps = [];
+  try {
+    // 1. Fastify HTTP, request scope.
+    class HttpController {
+      constructor(conn) {
+        this.conn = conn;
+      }
+      async id() {
+        return { id: await twoIds(this.conn) };
+      }
+    }
+    Inject(Connection)(HttpController, undefined, 0);
+    decorateMethod(HttpController, 'id', Get('id'));
+    Controller()(HttpController);
+    class FastifyModule {}
+    Module({ imports: [DbModule.forRoot({ uri: url })], controllers: [HttpController] })(
+      FastifyModule,
+    );
+    const fastifyApp = await NestFactory.create(FastifyModule, new m.fastify.FastifyAdapter(), {
+      logger: ['error'],
+    });
+    apps.push(fastifyApp);
+    await fastifyApp.listen(0, '127.0.0.1');
+    const reply = await http(`http://127.0.0.1:${fastifyApp.getHttpServer().address().port}/id`);
+    if (reply.status !== 200) throw new Error(`Fastify GET /id: ${reply.status} ${reply.body}`);
+    await closed(fastifyApp.get(DbPool), 'Fastify');
+    done.push('fastify');
+
+    // 2. A TCP microservice, request scope (DbInterceptor gives each message its unit of work).
+    const { MessagePattern, Transport, ClientProxyFactory } = m.microservices;
+    class MessagesController {
+      constructor(conn) {
+        this.conn = conn;
+      }
+      async id() {
+        return twoIds(this.conn);
+      }
+    }
+    Inject(Connection)(MessagesController, undefined, 0);
+    decorateMethod(MessagesController, 'id', MessagePattern('id'));
+    Controller()(MessagesController);
+    class MessagesModule {}
+    Module({ imports: [DbModule.forRoot({ uri: url })], controllers: [MessagesController] })(
+      MessagesModule,
+    );
+    const port = await freePort();
+    const options = { transport: Transport.TCP, options: { host: '127.0.0.1', port } };
+    const micro = await NestFactory.createMicroservice(MessagesModule, {
+      ...options,
+      logger: ['error'],
+    });
+    apps.push(micro);
+    await micro.listen();
+    const client = ClientProxyFactory.create(options);
+    try {
+      const ids = await Promise.all(
+        [1, 2, 3].map(() => m.rxjs.firstValueFrom(client.send('id', {}))),
+      );
+      if (!ids.every(Number.isInteger)) throw new Error(`microservice replies: ${ids}`);
+    } finally {
+      await client.close();
+    }
+    await closed(micro.get(DbPool), 'microservice');
+    done.push('tcp microservice');
+
+    // 3. GraphQL (Apollo on Express): every resolver of an operation on the request's connection.
+    const { GraphQLModule, Query, Resolver, Float } = m.graphql;
+    class IdResolver {
+      constructor(conn) {
+        this.conn = conn;
+      }
+      async first() {
+        return twoIds(this.conn);
+      }
+      async second() {
+        return twoIds(this.conn);
+      }
+    }
+    Inject(Connection)(IdResolver, undefined, 0);
+    decorateMethod(
+      IdResolver,
+      'first',
+      Query(() => Float),
+    );
+    decorateMethod(
+      IdResolver,
+      'second',
+      Query(() => Float),
+    );
+    Resolver()(IdResolver);
+    for (const platform of ['express', 'fastify']) {
+      class GraphQLAppModule {}
+      Module({
+        imports: [
+          DbModule.forRoot({ uri: url }),
+          GraphQLModule.forRoot({ driver: m.apollo.ApolloDriver, autoSchemaFile: true }),
+        ],
+        providers: [IdResolver],
+      })(GraphQLAppModule);
+      const gqlApp =
+        platform === 'fastify'
+          ? await NestFactory.create(GraphQLAppModule, new m.fastify.FastifyAdapter(), {
+              logger: ['error'],
+            })
+          : await NestFactory.create(GraphQLAppModule, { logger: ['error'] });
+      apps.push(gqlApp);
+      await gqlApp.listen(0, '127.0.0.1');
+      const { port: gqlPort } = gqlApp.getHttpServer().address();
+      const gql = await http(`http://127.0.0.1:${gqlPort}/graphql`, { query: '{ first second }' });
+      const data = gql.status === 200 ? JSON.parse(gql.body).data : undefined;
+      if (!data || data.first !== data.second) {
+        throw new Error(`GraphQL on ${platform}: ${gql.status} ${gql.body}`);
+      }
+      await closed(gqlApp.get(DbPool), `GraphQL on ${platform}`);
+      done.push(`graphql (${platform})`);
+    }
+
+    // 4. A job with no request (context scope, @WithConnection()), in an application context.
+    class Job {
+      constructor(conn) {
+        this.conn = conn;
+      }
+      async run() {
+        return twoIds(this.conn);
+      }
+    }
+    Inject(Connection)(Job, undefined, 0);
+    decorateMethod(Job, 'run', WithConnection());
+    Injectable()(Job);
+    class JobModule {}
+    Module({ imports: [DbModule.forRoot({ uri: url, scope: 'context' })], providers: [Job] })(
+      JobModule,
+    );
+    const worker = await NestFactory.createApplicationContext(JobModule, { logger: ['error'] });
+    apps.push(worker);
+    const [x, y] = await Promise.all([worker.get(Job).run(), worker.get(Job).run()]);
+    if (x === y) throw new Error(`two concurrent @WithConnection() runs shared connection ${x}`);
+    await closed(worker.get(DbPool), '@WithConnection()');
+    done.push('@WithConnection job');
+  } finally {
+    for (const app of apps.toReversed()) await app.close();
+  }
+  return done.join(', ');
+}
+
+module.exports = { runTransports };
