@@ -107,7 +107,7 @@ export function resolveReplication(input: DbModuleOptions): ResolvedReplication 
   };
 }
 
-/** What is known of one replica. @public-facing through `DbPool.replicaStatus()`. */
+/** What is known of one replica (reported by `DbPool.replicaStatus()`). */
 interface ReplicaNode {
   readonly pool: DbPool;
   /** Why it is out of rotation; null while it is in. */
