@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { Injectable, type INestApplication } from '@nestjs/common';
+import { Injectable, UseInterceptors, type INestApplication } from '@nestjs/common';
 import { WsAdapter } from '@nestjs/platform-ws';
 import { Test } from '@nestjs/testing';
 import { MessageBody, SubscribeMessage, WebSocketGateway } from '@nestjs/websockets';
 import type { RowDataPacket } from 'mysql2';
-import { Connection, DbModule, DbPool, type DbScope } from 'nestjs-mysql-connection';
+import { Connection, DbInterceptor, DbModule, DbPool, type DbScope } from 'nestjs-mysql-connection';
 import { WebSocket } from 'ws';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { eventually, listen, sleep } from '../support/http.js';
@@ -35,9 +35,10 @@ class TagService {
 
 /**
  * Pattern 1 (context scope): the gateway (a singleton, as gateways must be) injects services on
- * `Connection`; `DbInterceptor`, registered globally with `registerInterceptor: true`, gives each
- * message a unit of work of its own.
+ * `Connection`; `DbInterceptor` on the gateway gives each message a unit of work of its own. On
+ * the gateway itself: Nest 11 does not apply global (`APP_INTERCEPTOR`) interceptors to gateways.
  */
+@UseInterceptors(DbInterceptor)
 @WebSocketGateway({ path: '/ws' })
 class ContextGateway {
   constructor(private readonly tags: TagService) {}
@@ -60,7 +61,7 @@ class PoolGateway {
 }
 
 const CASES: [string, DbScope, object[]][] = [
-  ['context scope + DbInterceptor', 'context', [ContextGateway, TagService]],
+  ['context scope + @UseInterceptors(DbInterceptor)', 'context', [ContextGateway, TagService]],
   ['DbPool.withConnection() in request scope', 'request', [PoolGateway]],
 ];
 
@@ -74,12 +75,8 @@ describe.each(CASES)('WebSocket gateway (ws): %s', (_label, scope, providers) =>
     db = await createTestDatabase(`ws_${scope}`);
     const moduleRef = await Test.createTestingModule({
       imports: [
-        DbModule.forRoot({
-          uri: db.url,
-          connectionLimit: LIMIT,
-          scope,
-          registerInterceptor: scope === 'context',
-        }),
+        // No global interceptor (context scope's default): the context gateway brings its own.
+        DbModule.forRoot({ uri: db.url, connectionLimit: LIMIT, scope }),
       ],
       providers: providers as never[],
     }).compile();
