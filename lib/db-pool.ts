@@ -99,6 +99,12 @@ export class DbPool {
    */
   private permits = 0;
   private state: 'open' | 'draining' | 'closed' = 'open';
+  /**
+   * When a connection was last found dead (`now()`). Idle connections last used before it are
+   * suspect whatever their idle time: one kill or server restart often takes several at once, and
+   * the safe re-run of a first statement must not land on another dead one.
+   */
+  private lastFatalAt = -Infinity;
   private closing: Promise<void> | undefined;
   private onDrained: (() => void) | undefined;
   private readonly housekeeper: NodeJS.Timeout;
@@ -405,14 +411,17 @@ export class DbPool {
 
   /**
    * Why `conn` must not be handed out, or null. Pings only connections idle longer than
-   * `validateAfterIdle`: a busy pool pays nothing, an idle one pays one round trip.
+   * `validateAfterIdle`, or idle since before a connection was last found dead: a busy, healthy
+   * pool pays nothing, an idle or suspect one pays one round trip.
    */
   private async check(conn: PoolConnection, req: Acquire): Promise<DbDestroyReason | null> {
     const info = this.open.get(conn);
     if (!info || conn.state !== 'authenticated') return 'fatal';
     const now = this.now();
     if (now >= info.expiresAt) return 'lifetime';
-    if (now - info.lastUsed < this.options.validateAfterIdle) return null;
+    if (now - info.lastUsed < this.options.validateAfterIdle && info.lastUsed > this.lastFatalAt) {
+      return null;
+    }
     const left = this.options.acquireTimeout - (Date.now() - req.start);
     const alive = await ping(conn, Math.max(1, Math.min(this.options.validationTimeout, left)));
     return alive ? null : 'validation';
@@ -459,7 +468,9 @@ export class DbPool {
   }
 
   private forget(conn: PoolConnection, reason: DbDestroyReason): void {
-    if (this.open.delete(conn)) this.counters.destroyed[reason]++;
+    if (!this.open.delete(conn)) return;
+    this.counters.destroyed[reason]++;
+    if (reason === 'fatal') this.lastFatalAt = this.now();
   }
 
   private destroy(conn: PoolConnection, reason: DbDestroyReason): void {

@@ -12,6 +12,8 @@ export interface FakeKnobs {
   /** Pings of these thread ids fail; `hang` never answers. */
   pingFails: Set<number>;
   pingHangs: Set<number>;
+  /** Killed server-side, not noticed yet: statements fail as fatal, pings fail. */
+  dead: Set<number>;
 }
 
 export class FakeConnection extends EventEmitter {
@@ -34,6 +36,14 @@ export class FakeConnection extends EventEmitter {
     cb?: (err: unknown, rows: unknown, fields: unknown) => void,
   ) {
     const done = cb ?? (values as (err: unknown, rows: unknown, fields: unknown) => void);
+    if (this.pool.knobs.dead.has(this.threadId)) {
+      const lost = Object.assign(new Error('Connection lost'), {
+        code: 'PROTOCOL_CONNECTION_LOST',
+        fatal: true,
+      });
+      queueMicrotask(() => done(lost, undefined, undefined));
+      return;
+    }
     queueMicrotask(() => done(null, [{ ok: 1 }], []));
   }
 
@@ -51,9 +61,10 @@ export class FakeConnection extends EventEmitter {
   }
 
   ping(cb: (err: unknown) => void) {
-    const { pingFails, pingHangs } = this.pool.knobs;
+    const { pingFails, pingHangs, dead } = this.pool.knobs;
     if (pingHangs.has(this.threadId)) return;
-    queueMicrotask(() => cb(pingFails.has(this.threadId) ? new Error('ping failed') : null));
+    const fails = pingFails.has(this.threadId) || dead.has(this.threadId);
+    queueMicrotask(() => cb(fails ? new Error('ping failed') : null));
   }
 
   release() {
@@ -113,7 +124,13 @@ export class FakeDbPool extends DbPool {
   fake!: FakePool;
 
   constructor(options: DbModuleOptions, knobs: Partial<FakeKnobs> = {}) {
-    FakeDbPool.nextKnobs = { connectMs: 5, pingFails: new Set(), pingHangs: new Set(), ...knobs };
+    FakeDbPool.nextKnobs = {
+      connectMs: 5,
+      pingFails: new Set(),
+      pingHangs: new Set(),
+      dead: new Set(),
+      ...knobs,
+    };
     super({ host: 'fake', user: 'fake', ...options });
   }
 

@@ -187,6 +187,23 @@ describe('validation before hand-out', () => {
   });
 });
 
+describe('after a dead connection', () => {
+  it('re-runs a first statement once, on a connection checked first (a kill often takes several)', async () => {
+    const pool = fakePool({ connectionLimit: 3, validateAfterIdle: 500 });
+    const holders = [hold(pool), hold(pool)];
+    await jest.advanceTimersByTimeAsync(10);
+    holders.forEach((h) => h.release());
+    await Promise.all(holders.map((h) => h.done));
+    // both idle connections are killed on the server, neither noticed yet, both used 0 ms ago
+    pool.fake.all.forEach((c) => pool.fake.knobs.dead.add(c.threadId));
+    const [rows] = await settle(pool.query('SELECT 1'));
+    expect(rows).toEqual([{ ok: 1 }]);
+    // the first dead one failed the statement; the second was pinged instead of trusted
+    expect(pool.stats().destroyed).toMatchObject({ fatal: 1, validation: 1 });
+    expect(pool.fake.created).toBe(3);
+  });
+});
+
 describe('stats under contention', () => {
   it('counts hand-offs to waiters (which mysql2 emits no event for)', async () => {
     const pool = fakePool({ connectionLimit: 2 });
