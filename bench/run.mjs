@@ -4,17 +4,8 @@
 // pool micro-benchmark (bench/pool.mjs) and, with BENCH_HEAP=1, the heap check; then write
 // docs/benchmarks.md and docs/benchmarks.svg from what was measured.
 // `node bench/run.mjs --render` only re-renders the docs from the last run's raw results.
-import { execFile, execFileSync, spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import {
-  cpSync,
-  existsSync,
-  mkdirSync,
-  readFileSync,
-  readdirSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { execFile, execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -24,73 +15,11 @@ import { benchSessions, prepareBenchDatabase, waitNoSessions } from './bench-db.
 import { renderChart } from './chart.mjs';
 import { ROOT, autocannon, envInt, rotate } from './measure.mjs';
 import { renderMarkdown } from './report.mjs';
+import { BUILD, VARIANTS, prepareBuild, startServer, stopServer } from './servers.mjs';
 import { evaluateTargets, summarize } from './summary.mjs';
 
-/**
- * The variants, one entry each; `app` and `depth` are main.ts's arguments. (e) needs a build that
- * accepts `scope: 'context'`; until then its server says so and the report marks it unavailable.
- */
-const VARIANTS = [
-  {
-    id: 'a',
-    app: 'raw',
-    depth: 1,
-    label: 'mysql2 pool, singleton service',
-    description:
-      'Singleton service using a `mysql2/promise` pool directly: `getConnection()`, `query()`, `release()` in the handler. The baseline.',
-  },
-  {
-    id: 'b',
-    app: 'naive',
-    depth: 1,
-    label: 'hand-written REQUEST scope',
-    description:
-      'A hand-written REQUEST-scoped provider that borrows lazily from a `mysql2/promise` pool, released by a global interceptor (what a user writes without a library: no deadline, no clean-up).',
-  },
-  {
-    id: 'b10',
-    app: 'naive',
-    depth: 10,
-    label: 'hand-written REQUEST scope, 10 services',
-    description:
-      '(b) behind a chain of 10 REQUEST-scoped services, each injecting the next, the last injecting the connection.',
-  },
-  {
-    id: 'c',
-    app: 'typeorm',
-    depth: 1,
-    label: '@nestjs/typeorm DataSource.query',
-    description:
-      '`@nestjs/typeorm` with a singleton service calling `DataSource.query()` (mysql2 underneath).',
-  },
-  {
-    id: 'd',
-    app: 'request',
-    depth: 1,
-    label: 'this package, REQUEST scope',
-    description:
-      "This package, `DbModule.forRoot()` with today's REQUEST-scoped `Connection` injected into a service.",
-  },
-  {
-    id: 'd10',
-    app: 'request',
-    depth: 10,
-    label: 'this package, REQUEST scope, 10 services',
-    description:
-      '(d) behind a chain of 10 services, each injecting the next, the last injecting `Connection`.',
-  },
-  {
-    id: 'e',
-    app: 'context',
-    depth: 1,
-    label: "this package, scope: 'context'",
-    description:
-      "This package, `DbModule.forRoot({ scope: 'context' })`: a singleton `Connection` bound per request through AsyncLocalStorage.",
-  },
-];
 const HEAP_VARIANTS = ['d', 'e'];
 const ENDPOINTS = ['/one', '/three'];
-const BUILD = join(ROOT, '.tmp', 'bench');
 const RESULTS = join(BUILD, 'results.json');
 
 const quick = process.env.BENCH_QUICK === '1';
@@ -119,41 +48,6 @@ function selectedVariants() {
     );
   }
   return VARIANTS.filter((v) => wanted.includes(v.id));
-}
-
-/**
- * Compiles bench/http and copies the built package next to it. The servers import the copy,
- * so a `npm run build` by someone else during the run (it empties dist/) cannot change or break
- * what is being measured half-way.
- */
-function prepareBuild() {
-  const dist = join(ROOT, 'dist', 'esm');
-  if (!existsSync(join(dist, 'index.js'))) {
-    throw new Error(
-      'dist/esm/index.js is missing: run `npm run build` first (`npm run bench` does).',
-    );
-  }
-  rmSync(BUILD, { recursive: true, force: true });
-  const snapshot = join(BUILD, 'node_modules', 'nestjs-mysql-connection');
-  cpSync(dist, snapshot, { recursive: true });
-  writeFileSync(
-    join(snapshot, 'package.json'),
-    JSON.stringify({ name: 'nestjs-mysql-connection', type: 'module', exports: './index.js' }),
-  );
-  // Its own scope: without it Node would resolve the package name to dist/ by self-reference.
-  writeFileSync(join(BUILD, 'package.json'), JSON.stringify({ type: 'module' }));
-  const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
-  execFileSync(process.execPath, [tsc, '-p', join(ROOT, 'bench', 'tsconfig.json')], {
-    cwd: ROOT,
-    stdio: 'inherit',
-  });
-  const hash = createHash('sha256');
-  for (const file of readdirSync(snapshot, { recursive: true })
-    .filter((f) => f.endsWith('.js'))
-    .toSorted()) {
-    hash.update(file).update(readFileSync(join(snapshot, file)));
-  }
-  return { entry: join(snapshot, 'index.js'), hash: `sha256:${hash.digest('hex').slice(0, 12)}` };
 }
 
 function describeMachine(snapshotHash) {
@@ -198,70 +92,6 @@ function describeMachine(snapshotHash) {
   };
 }
 
-/** Starts one variant's server; resolves once it prints READY or UNAVAILABLE. */
-function startServer(variant, benchUri, { exposeGc = false } = {}) {
-  const args = [
-    ...(exposeGc ? ['--expose-gc'] : []),
-    join(BUILD, 'http', 'main.js'),
-    variant.app,
-    String(variant.depth),
-  ];
-  const child = spawn(process.execPath, args, {
-    cwd: ROOT,
-    env: { ...process.env, BENCH_DB_URI: benchUri, BENCH_POOL_SIZE: String(settings.poolSize) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const exited = new Promise((resolve) =>
-    child.once('exit', (code, signal) => resolve({ code, signal })),
-  );
-  let output = '';
-  // Keep reading for the whole life of the process: a full pipe would block the server.
-  const keep = (chunk) => (output = (output + chunk).slice(-8000));
-  child.stderr.on('data', keep);
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`(${variant.id}) not ready within 60 s:\n${output}`));
-    }, 60_000);
-    let line = '';
-    child.stdout.on('data', (chunk) => {
-      keep(chunk);
-      line += chunk;
-      const ready = /BENCH_(READY|UNAVAILABLE) (.+)\n/.exec(line);
-      if (!ready) return;
-      line = '';
-      clearTimeout(timer);
-      const info = JSON.parse(ready[2]);
-      if (ready[1] === 'UNAVAILABLE') {
-        resolve({ unavailable: info.reason, exited });
-        return;
-      }
-      const base = `http://127.0.0.1:${info.port}`;
-      const admin = async (path) =>
-        (await fetch(`http://127.0.0.1:${info.adminPort}${path}`)).json();
-      resolve({ child, base, admin, exited, output: () => output });
-    });
-    exited.then(({ code, signal }) => {
-      clearTimeout(timer);
-      reject(
-        new Error(`(${variant.id}) exited (${code ?? signal}) before it was ready:\n${output}`),
-      );
-    });
-  });
-}
-
-/** SIGTERM (the app closes its pool), then how many bench sessions the server still shows. */
-async function stopServer(server, admin) {
-  server.child.kill('SIGTERM');
-  const timeout = sleep(20_000).then(() => 'timeout');
-  if ((await Promise.race([server.exited, timeout])) === 'timeout') {
-    server.child.kill('SIGKILL');
-    await server.exited;
-    throw new Error('did not exit within 20 s of SIGTERM');
-  }
-  return waitNoSessions(admin, 5_000);
-}
-
 /** Polls the pool gauges until nothing is borrowed or pending (at most 2 s): the idle state. */
 async function idleGauges(server) {
   const deadline = Date.now() + 2_000;
@@ -273,7 +103,7 @@ async function idleGauges(server) {
 }
 
 async function measureVariant(variant, round, ctx) {
-  const server = await startServer(variant, ctx.benchUri);
+  const server = await startServer(variant, ctx.benchUri, { poolSize: settings.poolSize });
   if (server.unavailable) {
     await server.exited;
     return { unavailable: server.unavailable };
@@ -323,7 +153,10 @@ async function measureVariant(variant, round, ctx) {
 
 /** Heap used after N1 and N2 requests, each after forced full GCs (variants d and e). */
 async function measureHeap(variant, ctx) {
-  const server = await startServer(variant, ctx.benchUri, { exposeGc: true });
+  const server = await startServer(variant, ctx.benchUri, {
+    poolSize: settings.poolSize,
+    exposeGc: true,
+  });
   if (server.unavailable) {
     await server.exited;
     return { variant: variant.id, error: `not available: ${server.unavailable}` };
