@@ -3,14 +3,18 @@
 // throughput figures of `npm run bench` cannot: which part of a variant's extra cost is this
 // package's own code, and which is Nest, Express, AsyncLocalStorage or the driver.
 //
-// Rounds interleave the variants (a, e, a, e, ...) so that a change in machine load hits both; the
-// report gives medians over rounds. Output: docs/profile.md (generated; do not edit by hand).
+// Rounds interleave the variants (order rotated each round), so that a change in machine load hits
+// them all; the report gives medians over rounds. Each variant is compared with what it replaces.
+// Output: docs/profile.md (generated; do not edit by hand).
+//
+// BENCH_PROFILE_VARIANTS (default a,e,b10,d10), BENCH_PROFILE_ENDPOINT (/one or /three),
+// BENCH_ROUNDS, BENCH_SECONDS, BENCH_WARMUP, BENCH_CONNECTIONS, BENCH_POOL_SIZE.
 import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { findDatabase } from '../scripts/database.mjs';
 import { prepareBenchDatabase } from './bench-db.mjs';
-import { ROOT, autocannon, envInt, median } from './measure.mjs';
+import { ROOT, autocannon, envInt, median, rotate } from './measure.mjs';
 import { VARIANTS, prepareBuild, startServer, stopServer } from './servers.mjs';
 
 const settings = {
@@ -25,7 +29,7 @@ const OUTPUT = join(ROOT, 'docs', 'profile.md');
 const log = (message) => console.error(`[profile] ${message}`);
 
 function selectedVariants() {
-  const wanted = (process.env.BENCH_PROFILE_VARIANTS ?? 'a,e')
+  const wanted = (process.env.BENCH_PROFILE_VARIANTS ?? 'a,e,b10,d10')
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean);
@@ -165,7 +169,12 @@ const fmt = (n, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : '—');
 const signed = (n) => (n >= 0 ? `+${fmt(n)}` : fmt(n));
 
 function renderMarkdown(results, variants, machine) {
-  const [base] = variants;
+  // Each variant is compared with what it replaces: (e) and (c) with the raw pool (a), this
+  // package's REQUEST scope with the hand-written one at the same depth.
+  const REFERENCE = { b: 'a', b10: 'b', c: 'a', d: 'b', d10: 'b10', e: 'a' };
+  const pairs = variants
+    .filter((v) => variants.some((r) => r.id === REFERENCE[v.id]))
+    .map((v) => [v.id, REFERENCE[v.id]]);
   const med = (id, pick) => median(results[id].map(pick));
   const lines = [
     '# Where a request’s CPU time goes',
@@ -183,19 +192,16 @@ function renderMarkdown(results, variants, machine) {
     '',
     'Variants: ' + variants.map((v) => `(${v.id}) ${v.label}`).join('; ') + '.',
     '',
-    `| µs per request | ${variants.map((v) => `(${v.id})`).join(' | ')} | ${variants
-      .slice(1)
-      .map((v) => `(${v.id}) − (${base.id})`)
-      .join(' | ')} |`,
-    `|---|${variants.map(() => '---:').join('|')}|${variants
-      .slice(1)
-      .map(() => '---:')
-      .join('|')}|`,
+    `| µs per request | ${[
+      ...variants.map((v) => `(${v.id})`),
+      ...pairs.map(([x, y]) => `(${x}) − (${y})`),
+    ].join(' | ')} |`,
+    `|---|${[...variants, ...pairs].map(() => '---:').join('|')}|`,
   ];
   const row = (label, pick) => {
     const values = variants.map((v) => med(v.id, pick));
-    const diffs = values.slice(1).map((x) => signed(x - values[0]));
-    lines.push(`| ${label} | ${values.map((x) => fmt(x)).join(' | ')} | ${diffs.join(' | ')} |`);
+    const diffs = pairs.map(([x, y]) => signed(med(x, pick) - med(y, pick)));
+    lines.push(`| ${label} | ${[...values.map((x) => fmt(x)), ...diffs].join(' | ')} |`);
   };
   for (const [name] of CATEGORIES) row(name, (r) => r.categories[name]);
   row('**total in the profile**', (r) => r.total);
@@ -244,7 +250,7 @@ async function main() {
     };
     const results = Object.fromEntries(variants.map((v) => [v.id, []]));
     for (let round = 0; round < settings.rounds; round += 1) {
-      for (const variant of variants) {
+      for (const variant of rotate(variants, round)) {
         log(`round ${round + 1}/${settings.rounds}: (${variant.id})`);
         const r = await profileOnce(variant, { benchUri, admin });
         log(

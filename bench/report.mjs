@@ -288,6 +288,10 @@ export function renderMarkdown(ctx) {
       'lll',
     ),
     '',
+    'What limits a target that is not met: `npm run bench:profile` attributes each variant’s CPU ' +
+      'per request to this package, Nest, Express, AsyncLocalStorage, mysql2 and the garbage ' +
+      'collector ([profile.md](profile.md)).',
+    '',
   );
   if (ctx.failures.length) {
     lines.push('## Failures during the run', '');
