@@ -7,7 +7,7 @@
 // them all; the report gives medians over rounds. Each variant is compared with what it replaces.
 // Output: docs/profile.md (generated; do not edit by hand).
 //
-// BENCH_PROFILE_VARIANTS (default a,e,b10,d10), BENCH_PROFILE_ENDPOINT (/one or /three),
+// BENCH_PROFILE_VARIANTS (default a,f,e,b10,d10), BENCH_PROFILE_ENDPOINT (/one or /three),
 // BENCH_ROUNDS, BENCH_SECONDS, BENCH_WARMUP, BENCH_CONNECTIONS, BENCH_POOL_SIZE.
 import { writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -18,7 +18,7 @@ import { ROOT, autocannon, envInt, median, rotate } from './measure.mjs';
 import { VARIANTS, prepareBuild, startServer, stopServer } from './servers.mjs';
 
 const settings = {
-  rounds: envInt('BENCH_ROUNDS', 3),
+  rounds: envInt('BENCH_ROUNDS', 5),
   seconds: envInt('BENCH_SECONDS', 5),
   warmup: envInt('BENCH_WARMUP', 2),
   connections: envInt('BENCH_CONNECTIONS', 50),
@@ -29,7 +29,7 @@ const OUTPUT = join(ROOT, 'docs', 'profile.md');
 const log = (message) => console.error(`[profile] ${message}`);
 
 function selectedVariants() {
-  const wanted = (process.env.BENCH_PROFILE_VARIANTS ?? 'a,e,b10,d10')
+  const wanted = (process.env.BENCH_PROFILE_VARIANTS ?? 'a,f,e,b10,d10')
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean);
@@ -165,16 +165,38 @@ async function profileOnce(variant, ctx) {
   return result;
 }
 
+/** The command that reproduces this run, with the overrides it was given. */
+function command() {
+  const names = [
+    'BENCH_PROFILE_VARIANTS',
+    'BENCH_PROFILE_ENDPOINT',
+    'BENCH_ROUNDS',
+    'BENCH_SECONDS',
+    'BENCH_WARMUP',
+    'BENCH_CONNECTIONS',
+    'BENCH_POOL_SIZE',
+  ];
+  const set = names.filter((n) => process.env[n]).map((n) => `${n}=${process.env[n]}`);
+  return [...set, 'npm run bench:profile'].join(' ');
+}
+
 const fmt = (n, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : '—');
 const signed = (n) => (n >= 0 ? `+${fmt(n)}` : fmt(n));
 
 function renderMarkdown(results, variants, machine) {
-  // Each variant is compared with what it replaces: (e) and (c) with the raw pool (a), this
-  // package's REQUEST scope with the hand-written one at the same depth.
-  const REFERENCE = { b: 'a', b10: 'b', c: 'a', d: 'b', d10: 'b10', e: 'a' };
-  const pairs = variants
-    .filter((v) => variants.some((r) => r.id === REFERENCE[v.id]))
-    .map((v) => [v.id, REFERENCE[v.id]]);
+  // Each variant is compared with what it replaces: (e), (c) and (f) with the raw pool (a), this
+  // package's context scope also with (f) (the difference is this package's own cost), its
+  // REQUEST scope with the hand-written one at the same depth.
+  const COMPARISONS = [
+    ['f', 'a'],
+    ['e', 'a'],
+    ['e', 'f'],
+    ['c', 'a'],
+    ['b', 'a'],
+    ['d', 'b'],
+    ['d10', 'b10'],
+  ];
+  const pairs = COMPARISONS.filter(([x, y]) => x in results && y in results);
   const med = (id, pick) => median(results[id].map(pick));
   const lines = [
     '# Where a request’s CPU time goes',
@@ -187,11 +209,21 @@ function renderMarkdown(results, variants, machine) {
       'measured window; self time of each function, summed per category and divided by the requests ' +
       'served. Medians over rounds, in µs per request.',
     '',
+    `Command: \`${command()}\`.`,
+    '',
     `Machine: ${machine.cpuModel}, ${machine.nproc} CPUs, Node ${machine.node}, load before ${machine.load}. ` +
       'The machine is shared: compare columns of this one run, not runs with each other.',
     '',
     'Variants: ' + variants.map((v) => `(${v.id}) ${v.label}`).join('; ') + '.',
     '',
+    ...('f' in results && 'e' in results
+      ? [
+          '(f) does what any context scope must (a Nest middleware opening an AsyncLocalStorage ' +
+            'context on every route, read by the service) with no library: (f) − (a) is that ' +
+            'floor, (e) − (f) what this package adds on top of it.',
+          '',
+        ]
+      : []),
     `| µs per request | ${[
       ...variants.map((v) => `(${v.id})`),
       ...pairs.map(([x, y]) => `(${x}) − (${y})`),
@@ -207,17 +239,17 @@ function renderMarkdown(results, variants, machine) {
   row('**total in the profile**', (r) => r.total);
   row('process CPU (user + system)', (r) => r.cpuPerRequest);
   lines.push('');
-  lines.push(
-    `Requests per second (median): ${variants
-      .map(
-        (v) =>
-          `(${v.id}) ${fmt(
-            med(v.id, (r) => r.rps),
-            0,
-          )}`,
-      )
-      .join(', ')}.`,
-  );
+  // Requests per second, and each variant's ratio to the first one paired by round (both ran
+  // minutes apart at most), so a reader sees how far rounds disagree.
+  const [first] = variants;
+  const throughput = variants.map((v) => {
+    const rps = med(v.id, (r) => r.rps);
+    if (v === first) return `(${v.id}) ${fmt(rps, 0)}`;
+    const paired = results[v.id].map((r, i) => r.rps / results[first.id][i].rps);
+    const range = `${fmt(Math.min(...paired), 2)}–${fmt(Math.max(...paired), 2)}`;
+    return `(${v.id}) ${fmt(rps, 0)}, ${fmt(median(paired), 2)}× (${first.id}) (rounds ${range})`;
+  });
+  lines.push(`Requests per second, median while profiled: ${throughput.join('; ')}.`);
   for (const v of variants) {
     const names = new Set(results[v.id].flatMap((r) => Object.keys(r.packageFunctions)));
     if (names.size === 0) continue;

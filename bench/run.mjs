@@ -36,18 +36,20 @@ const settings = {
 const log = (message) => console.error(`[bench] ${message}`);
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
+const COMPARED = VARIANTS.filter((v) => !v.profileOnly);
+
 function selectedVariants() {
   const wanted = process.env.BENCH_VARIANTS?.split(',')
     .map((s) => s.trim())
     .filter(Boolean);
-  if (!wanted?.length) return VARIANTS;
-  const unknown = wanted.filter((id) => !VARIANTS.some((v) => v.id === id));
+  if (!wanted?.length) return COMPARED;
+  const unknown = wanted.filter((id) => !COMPARED.some((v) => v.id === id));
   if (unknown.length) {
     throw new Error(
-      `BENCH_VARIANTS: unknown ${unknown.join(', ')}; known: ${VARIANTS.map((v) => v.id).join(', ')}.`,
+      `BENCH_VARIANTS: unknown ${unknown.join(', ')}; known: ${COMPARED.map((v) => v.id).join(', ')}.`,
     );
   }
-  return VARIANTS.filter((v) => wanted.includes(v.id));
+  return COMPARED.filter((v) => wanted.includes(v.id));
 }
 
 function describeMachine(snapshotHash) {

@@ -11,7 +11,8 @@ export const BUILD = join(ROOT, '.tmp', 'bench');
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
- * The variants, one entry each; `app` and `depth` are main.ts's arguments. (e) needs a build that
+ * The variants, one entry each; `app` and `depth` are main.ts's arguments. `profileOnly` ones
+ * serve bench/profile.mjs's attribution and are not part of issue 5's comparison. (e) needs a build that
  * accepts `scope: 'context'`; until then its server says so and the report marks it unavailable.
  */
 export const VARIANTS = [
@@ -70,6 +71,15 @@ export const VARIANTS = [
     label: "this package, scope: 'context'",
     description:
       "This package, `DbModule.forRoot({ scope: 'context' })`: a singleton `Connection` bound per request through AsyncLocalStorage.",
+  },
+  {
+    id: 'f',
+    app: 'als',
+    depth: 1,
+    label: 'mysql2 pool + AsyncLocalStorage middleware, no library',
+    description:
+      '(a) plus an AsyncLocalStorage context opened per request by a Nest middleware on every route and read by the service: what any context scope costs, without this package. Profile only (`npm run bench:profile`).',
+    profileOnly: true,
   },
 ];
 

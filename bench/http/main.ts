@@ -11,6 +11,7 @@ import { NestFactory } from '@nestjs/core';
 import { BENCH_CONFIG, readBenchConfig } from './bench.config.js';
 import { portOf, startAdminServer } from './admin-server.js';
 import { VariantUnavailableError, type Variant, type VariantSetup } from './variant.js';
+import { alsVariant } from './variant-als.js';
 import { libraryVariant } from './variant-library.js';
 import { naiveVariant } from './variant-naive.js';
 import { rawVariant } from './variant-raw.js';
@@ -22,6 +23,7 @@ const VARIANTS: Record<string, Variant> = {
   typeorm: typeormVariant,
   request: libraryVariant('request'),
   context: libraryVariant('context'),
+  als: alsVariant,
 };
 
 @Module({})
