@@ -1,7 +1,7 @@
-// The built CommonJS twin beyond Express HTTP: Fastify, a TCP microservice, GraphQL (Apollo) and a
-// job with no request (see transports.shared.cjs), loaded with require() as a CommonJS Nest app
-// does. Run by `npm run test:package` after the build; prints one line and exits non-zero on
-// failure.
+// The built CommonJS twin beyond Express HTTP: Fastify, a TCP microservice, GraphQL (Apollo), a
+// job with no request, a WebSocket gateway and health checks (see transports.shared.cjs), loaded
+// with require() as a CommonJS Nest app does. Run by `npm run test:package` after the build;
+// prints one line and exits non-zero on failure.
 'use strict';
 
 // oxlint-disable-next-line import/no-unassigned-import
@@ -27,7 +27,12 @@ async function main() {
         graphql: require('@nestjs/graphql'),
         apollo: require('@nestjs/apollo'),
         rxjs: require('rxjs'),
+        websockets: require('@nestjs/websockets'),
+        platformWs: require('@nestjs/platform-ws'),
+        ws: require('ws'),
+        terminus: require('@nestjs/terminus'),
         lib: require('nestjs-mysql-connection'),
+        health: require('nestjs-mysql-connection/health'),
       },
       db.url,
     );

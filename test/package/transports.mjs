@@ -1,5 +1,6 @@
-// The built ESM package beyond Express HTTP: Fastify, a TCP microservice, GraphQL (Apollo) and a
-// job with no request (see transports.shared.cjs), loaded with import as an ESM Nest app does.
+// The built ESM package beyond Express HTTP: Fastify, a TCP microservice, GraphQL (Apollo), a job
+// with no request, a WebSocket gateway and health checks (see transports.shared.cjs), loaded with
+// import as an ESM Nest app does.
 // Run by `npm run test:package` after the build; prints one line and exits non-zero on failure.
 // oxlint-disable-next-line import/no-unassigned-import
 import 'reflect-metadata';
@@ -9,8 +10,13 @@ import * as core from '@nestjs/core';
 import * as graphql from '@nestjs/graphql';
 import * as microservices from '@nestjs/microservices';
 import * as fastify from '@nestjs/platform-fastify';
+import * as platformWs from '@nestjs/platform-ws';
+import * as terminus from '@nestjs/terminus';
+import * as websockets from '@nestjs/websockets';
 import * as lib from 'nestjs-mysql-connection';
+import * as health from 'nestjs-mysql-connection/health';
 import * as rxjs from 'rxjs';
+import * as ws from 'ws';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { findDatabase } from '../../scripts/database.mjs';
@@ -24,7 +30,21 @@ async function main() {
   if (entry !== join('dist', 'esm', 'index.js')) throw new Error(`import resolved to ${entry}`);
   const db = await findDatabase();
   try {
-    const modules = { common, core, microservices, fastify, graphql, apollo, rxjs, lib };
+    const modules = {
+      common,
+      core,
+      microservices,
+      fastify,
+      graphql,
+      apollo,
+      rxjs,
+      websockets,
+      platformWs,
+      ws,
+      terminus,
+      lib,
+      health,
+    };
     const ran = await shared.runTransports(modules, db.url);
     console.log(`${LABEL}: ok (import -> ${entry}: ${ran})`);
   } finally {

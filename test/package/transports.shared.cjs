@@ -1,6 +1,7 @@
 // The body of `transports.cjs` and `transports.mjs`: the built package in the apps the README's
 // compatibility table promises beyond Express HTTP — Fastify, a TCP microservice, GraphQL
-// (Apollo), and a job with no request — each answering through a real query. The two scripts
+// (Apollo), a job with no request, a WebSocket gateway and terminus health checks — each
+// answering through a real query. The two scripts
 // only differ in how they load the package and Nest (require vs import) and hand the modules in.
 'use strict';
 
@@ -60,7 +61,8 @@ async function closed(pool, what) {
 }
 
 /**
- * @param m the loaded modules: { common, core, microservices, fastify, graphql, apollo, rxjs, lib }
+ * @param m the loaded modules: { common, core, microservices, fastify, graphql, apollo, rxjs,
+ *   websockets, platformWs, ws, terminus, lib, health }
  * @param url the test server's URL
  * @returns what ran, for the script's one line
  */
@@ -208,6 +210,99 @@ async function runTransports(m, url) {
     if (x === y) throw new Error(`two concurrent @WithConnection() runs shared connection ${x}`);
     await closed(worker.get(DbPool), '@WithConnection()');
     done.push('@WithConnection job');
+
+    // 5. A WebSocket gateway (ws), the README's pattern: context scope, a singleton service on
+    // `Connection`, DbInterceptor on the gateway giving each message its own unit of work.
+    const { WebSocketGateway, SubscribeMessage } = m.websockets;
+    const { DbInterceptor } = m.lib;
+    class Probe {
+      constructor(conn) {
+        this.conn = conn;
+      }
+      async run() {
+        return twoIds(this.conn);
+      }
+    }
+    Inject(Connection)(Probe, undefined, 0);
+    Injectable()(Probe);
+    class Gateway {
+      constructor(probe) {
+        this.probe = probe;
+      }
+      async onId() {
+        return { event: 'id', data: await this.probe.run() };
+      }
+    }
+    Inject(Probe)(Gateway, undefined, 0);
+    decorateMethod(Gateway, 'onId', SubscribeMessage('id'));
+    m.common.UseInterceptors(DbInterceptor)(Gateway);
+    WebSocketGateway({ path: '/ws' })(Gateway);
+    class WsAppModule {}
+    Module({
+      imports: [DbModule.forRoot({ uri: url, scope: 'context' })],
+      providers: [Probe, Gateway],
+    })(WsAppModule);
+    const wsApp = await NestFactory.create(WsAppModule, { logger: ['error'] });
+    apps.push(wsApp);
+    wsApp.useWebSocketAdapter(new m.platformWs.WsAdapter(wsApp));
+    await wsApp.listen(0, '127.0.0.1');
+    const socket = new m.ws.WebSocket(`ws://127.0.0.1:${wsApp.getHttpServer().address().port}/ws`);
+    try {
+      await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
+      const replies = new Promise((resolve, reject) => {
+        // A message whose handler failed gets no reply: wait a bounded time, then say so.
+        setTimeout(() => reject(new Error('WebSocket: no 3 replies within 5 s')), 5_000).unref();
+        const ids = [];
+        socket.on('message', (raw) => {
+          ids.push(JSON.parse(raw.toString()).data);
+          if (ids.length === 3) resolve(ids);
+        });
+      });
+      for (let i = 0; i < 3; i++) socket.send(JSON.stringify({ event: 'id', data: i }));
+      const ids = await replies;
+      if (!ids.every(Number.isInteger))
+        throw new Error(`WebSocket replies: ${JSON.stringify(ids)}`);
+    } finally {
+      socket.close();
+    }
+    await closed(wsApp.get(DbPool), 'WebSocket gateway');
+    done.push('websocket gateway (ws)');
+
+    // 6. Health checks: DbHealthIndicator from the `health` entry point with @nestjs/terminus.
+    const { HealthCheck, HealthCheckService, TerminusModule } = m.terminus;
+    const { DbHealthIndicator } = m.health;
+    class HealthController {
+      constructor(health, db) {
+        this.health = health;
+        this.db = db;
+      }
+      check() {
+        return this.health.check([
+          () => this.db.pingCheck('database', { timeout: 2000 }),
+          () => this.db.poolCheck('pool'),
+        ]);
+      }
+    }
+    Inject(HealthCheckService)(HealthController, undefined, 0);
+    Inject(DbHealthIndicator)(HealthController, undefined, 1);
+    decorateMethod(HealthController, 'check', Get(), HealthCheck());
+    Controller('health')(HealthController);
+    class HealthAppModule {}
+    Module({
+      imports: [DbModule.forRoot({ uri: url }), TerminusModule.forRoot({ logger: false })],
+      controllers: [HealthController],
+      providers: [DbHealthIndicator],
+    })(HealthAppModule);
+    const healthApp = await NestFactory.create(HealthAppModule, { logger: ['error'] });
+    apps.push(healthApp);
+    await healthApp.listen(0, '127.0.0.1');
+    const { port: healthPort } = healthApp.getHttpServer().address();
+    const health = await http(`http://127.0.0.1:${healthPort}/health`);
+    const info = health.status === 200 ? JSON.parse(health.body).info : undefined;
+    if (info?.database?.status !== 'up' || info?.pool?.status !== 'up') {
+      throw new Error(`GET /health: ${health.status} ${health.body}`);
+    }
+    done.push('health (terminus)');
   } finally {
     for (const app of apps.toReversed()) await app.close();
   }
