@@ -1,0 +1,47 @@
+// Checks that the official OpenTelemetry mysql2 instrumentation still traces the statements this
+// package sends, with the built CommonJS twin loaded by require() (see otel.shared.cjs): the
+// usual set-up of a CommonJS Nest app with tracing. Run by `npm run test:package` after the build.
+// Prints one line and exits non-zero on failure.
+'use strict';
+
+// oxlint-disable-next-line import/no-unassigned-import
+require('reflect-metadata');
+const { MySQL2Instrumentation } = require('@opentelemetry/instrumentation-mysql2');
+const { InMemorySpanExporter, SimpleSpanProcessor } = require('@opentelemetry/sdk-trace-base');
+const { NodeTracerProvider } = require('@opentelemetry/sdk-trace-node');
+const { join, relative } = require('node:path');
+const { runOtelProbe } = require('./otel.shared.cjs');
+
+const LABEL = 'otel mysql2 cjs';
+const ROOT = join(__dirname, '..', '..');
+const exporter = new InMemorySpanExporter();
+const provider = new NodeTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+provider.register();
+// Enabled on construction: from now on require('mysql2/...') is patched.
+new MySQL2Instrumentation().setTracerProvider(provider);
+
+async function main() {
+  let db;
+  try {
+    // Only now load Nest and the package (and, through it, mysql2).
+    const m = {
+      common: require('@nestjs/common'),
+      core: require('@nestjs/core'),
+      lib: require('nestjs-mysql-connection'),
+    };
+    const entry = relative(ROOT, require.resolve('nestjs-mysql-connection'));
+    if (entry !== join('dist', 'cjs', 'index.js')) throw new Error(`require resolved to ${entry}`);
+    const { findDatabase } = await import('../../scripts/database.mjs');
+    db = await findDatabase();
+    const ran = await runOtelProbe(m, { provider, exporter }, db.url);
+    console.log(`${LABEL}: ok (require -> ${entry}: ${ran})`);
+  } finally {
+    await provider.shutdown();
+    await db?.stop();
+  }
+}
+
+main().catch((err) => {
+  console.error(`${LABEL}: FAILED: ${err instanceof Error ? err.stack : err}`);
+  process.exitCode = 1;
+});
