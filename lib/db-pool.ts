@@ -12,6 +12,7 @@ import {
   ACQUIRE_TIMEOUT,
   CONNECT_FAILED,
   DRAIN_TIMEOUT,
+  END_TIMEOUT,
   LIFETIME_VS_WAIT_TIMEOUT,
   RESET_FAILED,
   POOL_CLOSED,
@@ -66,6 +67,24 @@ interface ConnInfo {
 // A random 0–2.5 % off each connection's lifetime, so connections made together do not all
 // expire together (HikariCP does the same).
 const LIFETIME_JITTER = 0.025;
+/** How long close() waits for mysql2's end() at least, even past shutdownTimeout. */
+const END_GRACE_MS = 250;
+
+/**
+ * Every connection of a mysql2 pool, connecting ones included. mysql2 has no public list of
+ * them; its `_allConnections` has been stable for years, and if it ever goes, close() only stops
+ * destroying stragglers early (they still close at their connectTimeout).
+ */
+function driverConnections(raw: Pool): { destroy(): void }[] {
+  type Internals = { _allConnections?: { toArray?: () => unknown[] } };
+  // oxlint-disable-next-line no-underscore-dangle -- mysql2's own field, no public equivalent
+  const all = (raw as unknown as Internals)._allConnections;
+  const list = typeof all?.toArray === 'function' ? all.toArray() : [];
+  return list.filter(
+    (c): c is { destroy(): void } =>
+      typeof (c as { destroy?: unknown } | null)?.destroy === 'function',
+  );
+}
 
 /**
  * One named pool: mysql2's pool as the engine, with a bounded FIFO of waiters and one absolute
@@ -511,6 +530,7 @@ export class DbPool {
     if (this.state === 'open') this.state = 'draining';
     clearInterval(this.housekeeper);
     const { shutdownTimeout } = this.options;
+    const deadline = Date.now() + shutdownTimeout;
     if (this.permits > 0) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, shutdownTimeout);
@@ -534,7 +554,23 @@ export class DbPool {
     // What is left is idle; mysql2's end() sends each COM_QUIT. Forget them first so their 'end'
     // events are not counted as fatal.
     this.open.clear();
-    await new Promise<void>((resolve) => this.raw.end(() => resolve()));
+    // mysql2's end() waits for every connection's COM_QUIT, and a connection still connecting
+    // through a path that drops packets (a host down, a partition) answers only at its
+    // connectTimeout. So the wait gets what is left of shutdownTimeout (at least END_GRACE_MS);
+    // then whatever has not closed is destroyed: no server session exists behind it yet.
+    let timer: NodeJS.Timeout | undefined;
+    const ended = await Promise.race([
+      new Promise<boolean>((resolve) => this.raw.end(() => resolve(true))),
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(false), Math.max(END_GRACE_MS, deadline - Date.now()));
+      }),
+    ]);
+    clearTimeout(timer);
+    if (!ended) {
+      const stuck = driverConnections(this.raw);
+      this.logger.warn(END_TIMEOUT(this.name, stuck.length));
+      for (const conn of stuck) conn.destroy();
+    }
   }
 
   private timeoutError(start: number): DbAcquireTimeoutError {

@@ -54,6 +54,9 @@ export const DRAIN_TIMEOUT = (name: string, ms: number, borrowed: number) =>
   `Pool "${name}": ${borrowed} connection(s) still borrowed after shutdownTimeout (${ms} ms); ` +
   `destroying them so shutdown can finish.`;
 
+export const END_TIMEOUT = (name: string, stuck: number) =>
+  `Pool "${name}": ${stuck} connection(s) did not close in time (a server that does not answer); destroyed.`;
+
 export const RESET_FAILED = (name: string, reason: string) =>
   `Pool "${name}": a returned connection could not be reset (${reason}); it was destroyed instead.`;
 

@@ -181,4 +181,27 @@ describe('network faults between the app and the server', () => {
     ).toBe(true);
     expect(await eventually(() => single.pool.stats().borrowed === 0, 2000)).toBe(true);
   });
+
+  it('closes within shutdownTimeout while a connection is still connecting into a black hole', async () => {
+    // A proxy of its own, to count only this app's sockets; mysql2's default connectTimeout
+    // (10 s), which is what its end() would otherwise wait for.
+    const own = await startProxy({ host: env.db.host, port: env.db.port });
+    env.defer(() => own.stop());
+    const booted = await bootApp(
+      { uri: own.via(env.db.url), acquireTimeout: ACQUIRE_TIMEOUT, shutdownTimeout: 1000 },
+      { controllers: [FaultController], appOptions: { forceCloseConnections: true } },
+    );
+    const undo = env.defer(() => booted.app.close());
+    own.blackhole({ newConnections: 'blackhole' });
+    await sleep(600); // past validateAfterIdle: the idle connection is pinged (and found dead)
+    const failed = await reply(booted.base, '/id', BOUND);
+    expect(failed.status).toBe(503);
+    expect(own.openClients).toBe(1); // the connect that is still waiting for a handshake
+
+    const started = Date.now();
+    await undo();
+    const closeMs = Date.now() - started;
+    expect(closeMs).toBeLessThan(1000 + 1000);
+    expect(await eventually(() => own.openClients === 0, 2000)).toBe(true);
+  });
 });

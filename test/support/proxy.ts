@@ -31,6 +31,11 @@ export interface TcpProxy {
   via(url: string): string;
   /** Pairs currently open (black-holed ones included). */
   readonly openPairs: number;
+  /**
+   * Client sockets (the app's side) still open: a black-holed pair keeps its server side open
+   * after the client went away, so this is the count of what the app has not closed.
+   */
+  readonly openClients: number;
   /** Forward everything (with no latency) from now on; black-holed pairs stay dead. */
   pass(): void;
   /**
@@ -171,6 +176,9 @@ export async function startProxy(target: { host: string; port: number }): Promis
     },
     get openPairs() {
       return pairs.size;
+    },
+    get openClients() {
+      return [...pairs].filter((p) => !p.client.destroyed).length;
     },
     pass() {
       newConnections = 'pass';
