@@ -249,11 +249,20 @@ export class DbReplicaSet {
         reads.served = true;
         return result;
       } catch (err) {
-        // Could not connect before the unit's first read there: nothing of the unit ran on it,
-        // so the read may go elsewhere. Any other failure is the caller's.
+        // No connection before the unit's first read there: nothing of the unit ran on it, so
+        // the read may go elsewhere. Refused or failed connects say so at once; a path that drops
+        // packets (a host down, a partition) only by giving no connection within acquireTimeout.
+        // Either way the replica leaves rotation until the periodic check reaches it again, so
+        // later units do not wait on it. Any other failure is the caller's.
         const code = (err as { code?: unknown } | null)?.code;
-        if (reads.served || code !== 'DB_CONNECT' || reads.lease !== replica) throw err;
-        this.takeOut(node, `it cannot be reached (${reasonOf(err)})`);
+        const unreachable = code === 'DB_CONNECT' || code === 'DB_ACQUIRE_TIMEOUT';
+        if (reads.served || !unreachable || reads.lease !== replica) throw err;
+        this.takeOut(
+          node,
+          code === 'DB_CONNECT'
+            ? `it cannot be reached (${reasonOf(err)})`
+            : `it gave no connection in time (${reasonOf(err)})`,
+        );
         tried.add(node);
         reads.lease = undefined;
         reads.node = undefined;

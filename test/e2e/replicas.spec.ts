@@ -6,7 +6,8 @@ import { DbPool, type DbModuleOptions } from 'nestjs-mysql-connection';
 import { DbHealthIndicator } from 'nestjs-mysql-connection/health';
 import { bootApp, type BootedApp } from '../fixtures/app.js';
 import { ReplicasController } from '../fixtures/replicas.controller.js';
-import { eventually, get, listen, post } from '../support/http.js';
+import { eventually, get, listen, post, sleep } from '../support/http.js';
+import { startProxy } from '../support/proxy.js';
 import { usePrivateServer } from '../support/private-server.js';
 
 // Real binlog replication on one machine: a private primary and a private replica of it. Both get
@@ -22,6 +23,7 @@ const PRIMARY_ID = 1;
 const REPLICA_ID = 2;
 const ACQUIRE_TIMEOUT = 2000;
 const CHECK_INTERVAL = 200;
+const SHUTDOWN_TIMEOUT = 1000;
 
 /** One line per measurement, for the issue's notes. */
 const record = (what: string, ms: number) => process.stderr.write(`[replicas] ${what}: ${ms} ms\n`);
@@ -66,7 +68,7 @@ async function boot(
       replicaCheckInterval: CHECK_INTERVAL,
       connectionLimit: 4,
       acquireTimeout: ACQUIRE_TIMEOUT,
-      shutdownTimeout: 1000,
+      shutdownTimeout: SHUTDOWN_TIMEOUT,
       scope,
       ...options,
     },
@@ -196,6 +198,44 @@ describe('replica server down', () => {
     }
     record('replica back in rotation after restart', Date.now() - started);
     await Promise.all([fallback.app.close(), failing.app.close()]);
+  });
+});
+
+describe('replica black-holed (packets dropped, no error, no FIN)', () => {
+  it('a read that gets no replica connection in time falls back to the primary, and the replica leaves rotation', async () => {
+    const proxy = await startProxy({ host: replica.db.host, port: replica.db.port });
+    replica.defer(() => proxy.stop());
+    const app = await boot({
+      replicas: [{ uri: proxy.via(replica.db.url) }],
+      // Rare checks: the read itself, not the periodic check, must notice the dead path.
+      replicaCheckInterval: 60_000,
+      validateAfterIdle: 100,
+      validationTimeout: 200,
+    });
+    expect((await get(app.base, '/replicas/read')).body).toMatchObject({ server: REPLICA_ID });
+
+    proxy.blackhole({ newConnections: 'blackhole' });
+    await sleep(150); // past validateAfterIdle: the idle replica connection is pinged, and dies
+    const first = await get(app.base, '/replicas/read');
+    expect(first.status).toBe(200);
+    expect(first.body).toMatchObject({ server: PRIMARY_ID });
+    expect(first.ms).toBeLessThan(ACQUIRE_TIMEOUT + 1500);
+    record('first read with the replica black-holed (fallback to primary)', first.ms);
+    expect(app.app.get(DbPool).replicaStatus()[0]).toMatchObject({ usable: false });
+    const next = await get(app.base, '/replicas/read');
+    expect(next.body).toMatchObject({ server: PRIMARY_ID });
+    expect(next.ms).toBeLessThan(500);
+    // A replica connection still connecting into the black hole must not hold up shutdown
+    // (mysql2's end() would wait for its connectTimeout, 10 s): destroyed after shutdownTimeout.
+    const closing = Date.now();
+    await app.app.close();
+    const closeMs = Date.now() - closing;
+    record('close with a replica connection stuck in the black hole', closeMs);
+    expect(closeMs).toBeLessThan(SHUTDOWN_TIMEOUT + 1000);
+    expect(await eventually(() => proxy.openClients === 0, 2000)).toBe(true);
+    // The black hole kept the replica's end of the first connection open: close it, so the
+    // next tests count only their own sessions.
+    proxy.dropDead();
   });
 });
 
