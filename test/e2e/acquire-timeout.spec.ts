@@ -23,7 +23,7 @@ describe.each<DbScope>(['request', 'context'])('acquire timeout (%s scope)', (sc
   it('answers waiters past the deadline with 503 naming the pool and its limit', async () => {
     const watch = db.watchConnections(10);
     const replies = await Promise.all(
-      Array.from({ length: 6 }, () => get(booted.base, '/slow/1000')),
+      Array.from({ length: 6 }, () => get(booted.base, '/slow/2000')),
     );
     const maxSeen = await watch.stop();
 
@@ -32,8 +32,9 @@ describe.each<DbScope>(['request', 'context'])('acquire timeout (%s scope)', (sc
     expect(ok).toHaveLength(2);
     expect(unavailable).toHaveLength(4);
     for (const r of unavailable) {
-      // quickly: at the deadline, not after the 1 s statements
-      expect(r.ms).toBeLessThan(900);
+      // quickly: at the deadline (300 ms), not after the 2 s statements; the margin is for a
+      // loaded CI machine running the whole suite in parallel
+      expect(r.ms).toBeLessThan(1500);
       const body = r.body as { message: string; code?: string };
       // DbInterceptor (registered by default in request scope) adds the stable code; without it
       // Nest's own filter answers from the error's http-errors shape: same status and message.
