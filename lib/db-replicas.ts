@@ -251,24 +251,27 @@ export class DbReplicaSet {
       } catch (err) {
         // No connection before the unit's first read there: nothing of the unit ran on it, so
         // the read may go elsewhere. Refused or failed connects say so at once; a path that drops
-        // packets (a host down, a partition) only by giving no connection within acquireTimeout.
-        // Either way the replica leaves rotation until the periodic check reaches it again, so
-        // later units do not wait on it. Any other failure is the caller's.
-        const code = (err as { code?: unknown } | null)?.code;
-        const unreachable = code === 'DB_CONNECT' || code === 'DB_ACQUIRE_TIMEOUT';
-        if (reads.served || !unreachable || reads.lease !== replica) throw err;
-        this.takeOut(
-          node,
-          code === 'DB_CONNECT'
-            ? `it cannot be reached (${reasonOf(err)})`
-            : `it gave no connection in time (${reasonOf(err)})`,
-        );
+        // packets (a host down, a partition) only by giving no connection within acquireTimeout
+        // while the replica's pool was not even full. Either way the replica leaves rotation
+        // until the periodic check reaches it again, so later units do not wait on it. A full
+        // pool is load, not failure: that timeout is the caller's, as is any other failure.
+        if (reads.served || reads.lease !== replica || !this.unreachable(err, node)) throw err;
+        this.takeOut(node, `it cannot be reached (${reasonOf(err)})`);
         tried.add(node);
         reads.lease = undefined;
         reads.node = undefined;
         void replica.release();
       }
     }
+  }
+
+  /** Whether `err`, from a unit's first read on `node`, says the replica cannot be reached. */
+  private unreachable(err: unknown, node: ReplicaNode): boolean {
+    const code = (err as { code?: unknown } | null)?.code;
+    if (code === 'DB_CONNECT') return true;
+    if (code !== 'DB_ACQUIRE_TIMEOUT') return false;
+    const { borrowed, limit } = node.pool.stats();
+    return borrowed < limit;
   }
 
   /** The replica for a new unit of work, among those in rotation and not yet tried. */

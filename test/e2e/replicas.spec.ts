@@ -239,6 +239,22 @@ describe('replica black-holed (packets dropped, no error, no FIN)', () => {
   });
 });
 
+describe('replica pool full (load, not failure)', () => {
+  it('answers a read that waited acquireTimeout with 503 and keeps the replica in rotation', async () => {
+    await waitForReplica();
+    const app = await boot({ connectionLimit: 1, acquireTimeout: 500 });
+    const holding = get(app.base, '/replicas/hold/2000');
+    await sleep(200); // the replica's only connection is taken
+    const waited = await get(app.base, '/replicas/read');
+    expect(waited.status).toBe(503);
+    expect(waited.body).toMatchObject({ code: 'DB_ACQUIRE_TIMEOUT' });
+    expect(app.app.get(DbPool).replicaStatus()[0]).toMatchObject({ usable: true });
+    expect((await holding).body).toMatchObject({ server: REPLICA_ID });
+    expect((await get(app.base, '/replicas/read')).body).toMatchObject({ server: REPLICA_ID });
+    await app.app.close();
+  });
+});
+
 describe('isolation and release with replicas', () => {
   it('returns every connection on both servers after a burst of concurrent mixed requests', async () => {
     await waitForReplica();
