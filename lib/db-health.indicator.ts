@@ -91,14 +91,9 @@ export class DbHealthIndicator {
         INVALID_HEALTH_OPTION('pingCheck', 'timeout', timeout, 'a number of milliseconds > 0'),
       );
     }
-    const indicator = this.health.check(key);
     const pool = this.poolOf(connectionName);
-    if (!pool) {
-      return indicator.down({
-        connection: connectionName,
-        message: HEALTH_UNKNOWN_CONNECTION(connectionName),
-      });
-    }
+    if (!pool) return this.unknownConnection(key, connectionName);
+    const indicator = this.health.check(key);
     const started = Date.now();
     try {
       await withDeadline(pool.query('SELECT 1'), timeout, () =>
@@ -128,14 +123,9 @@ export class DbHealthIndicator {
         INVALID_HEALTH_OPTION('poolCheck', 'maxPendingRatio', maxPendingRatio, 'a number >= 0'),
       );
     }
-    const indicator = this.health.check(key);
     const pool = this.poolOf(connectionName);
-    if (!pool) {
-      return indicator.down({
-        connection: connectionName,
-        message: HEALTH_UNKNOWN_CONNECTION(connectionName),
-      });
-    }
+    if (!pool) return this.unknownConnection(key, connectionName);
+    const indicator = this.health.check(key);
     const { total, idle, borrowed, pending, limit } = pool.stats();
     const data = { connection: connectionName, total, idle, borrowed, pending, limit };
     if (pending / limit > maxPendingRatio) {
@@ -159,20 +149,25 @@ export class DbHealthIndicator {
     options: { connectionName?: string } = {},
   ): Promise<HealthIndicatorResult<Key>> {
     const { connectionName = DEFAULT_CONNECTION_NAME } = options;
-    const indicator = this.health.check(key);
     const pool = this.poolOf(connectionName);
-    if (!pool) {
-      return indicator.down({
-        connection: connectionName,
-        message: HEALTH_UNKNOWN_CONNECTION(connectionName),
-      });
-    }
+    if (!pool) return this.unknownConnection(key, connectionName);
+    const indicator = this.health.check(key);
     const replicas = pool.replicaStatus();
     const data = { connection: connectionName, replicas };
     if (replicas.length > 0 && !replicas.some((r) => r.usable)) {
       return indicator.down({ ...data, message: HEALTH_NO_REPLICA(connectionName) });
     }
     return indicator.up(data);
+  }
+
+  /** The result of a check of a connection name no `DbModule.forRoot()` registered. */
+  private unknownConnection<const Key extends string>(
+    key: Key,
+    name: string,
+  ): HealthIndicatorResult<Key> {
+    return this.health
+      .check(key)
+      .down({ connection: name, message: HEALTH_UNKNOWN_CONNECTION(name) });
   }
 
   private poolOf(name: string): DbPool | undefined {
