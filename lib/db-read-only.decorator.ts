@@ -9,6 +9,7 @@ import type { Observable } from 'rxjs';
 import { READ_ONLY_METADATA } from './db.internal-constants.js';
 import { currentUnit } from './db-context.js';
 import { leaseSetOf, operationRequestOf, workOf } from './db-http.adapter.js';
+import { useInterceptor } from './db-use-interceptor.js';
 
 /**
  * Sends the reads of a handler (or of every handler of a controller class) to a read replica of
@@ -26,21 +27,12 @@ export function ReadOnly(): ClassDecorator & MethodDecorator {
   return (target: object, key?: string | symbol, descriptor?: PropertyDescriptor) => {
     if (descriptor) {
       setMetadata(target, key!, descriptor);
-      intercept(descriptor.value as object);
+      useInterceptor(descriptor.value as object, DbReadOnlyInterceptor);
       return;
     }
     setMetadata(target as abstract new (...args: never[]) => unknown);
-    intercept(target);
+    useInterceptor(target, DbReadOnlyInterceptor);
   };
-}
-
-// Nest's metadata key of @UseInterceptors() (see db-transactional.decorator.ts).
-const INTERCEPTORS_METADATA = '__interceptors__';
-
-function intercept(holder: object): void {
-  const declared = (Reflect.getMetadata(INTERCEPTORS_METADATA, holder) ?? []) as unknown[];
-  if (declared.includes(DbReadOnlyInterceptor)) return;
-  Reflect.defineMetadata(INTERCEPTORS_METADATA, [...declared, DbReadOnlyInterceptor], holder);
 }
 
 /**

@@ -3,6 +3,7 @@ import { TRANSACTIONAL_METADATA } from './db.internal-constants.js';
 import { TX_TWO_CONNECTIONS } from './db.messages.js';
 import { resolveTransactionOptions, type ResolvedTransactionOptions } from './db-transaction.js';
 import { DbInterceptor } from './db.interceptor.js';
+import { useInterceptor } from './db-use-interceptor.js';
 import { DbTransactionError } from './errors/index.js';
 import type { TransactionalOptions } from './interfaces/index.js';
 
@@ -42,19 +43,13 @@ export function Transactional(options?: TransactionalOptions): ClassDecorator & 
   };
 }
 
-// Nest's metadata key of @UseInterceptors(). Not exported from @nestjs/common's root, and subpath
-// imports do not resolve on Nest 12; the same since Nest 5.
-const INTERCEPTORS_METADATA = '__interceptors__';
-
 /**
  * Makes `DbInterceptor` the first (outermost) of the interceptors declared on `holder`, whether
  * `@UseInterceptors()` sits above or below `@Transactional()`: `UseInterceptors` appends in
  * decorator order, and an interceptor outside DbInterceptor could throw after the commit.
  */
 function interceptFirst(holder: object): void {
-  const declared = (Reflect.getMetadata(INTERCEPTORS_METADATA, holder) ?? []) as unknown[];
-  const others = declared.filter((i) => i !== DbInterceptor);
-  Reflect.defineMetadata(INTERCEPTORS_METADATA, [DbInterceptor, ...others], holder);
+  useInterceptor(holder, DbInterceptor, true);
 }
 
 /**
