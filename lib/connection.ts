@@ -95,35 +95,24 @@ export class LeaseConnection extends Connection {
     return this.bound!;
   }
 
-  // Statements go through the lease's transaction state, which begins a @Transactional()
-  // unit's transaction before the first one and refuses them after a deadlock (issue 4).
-  // With replicas, the unit's read routing decides where each statement runs (db-replicas.ts).
   query<T extends QueryReturn = QueryReturn>(...args: QueryArgs): Promise<[T, FieldPacket[]]> {
-    const lease = this.lease;
-    const reads = lease.reads;
-    if (reads) return reads.set.statement<T>(lease, reads, false, args[0], args[1]);
-    return lease.tx.statement<T>(false, args[0], args[1]);
+    return this.statement<T>(false, args);
   }
 
   execute<T extends QueryReturn = QueryReturn>(...args: QueryArgs): Promise<[T, FieldPacket[]]> {
-    const lease = this.lease;
-    const reads = lease.reads;
-    if (reads) return reads.set.statement<T>(lease, reads, true, args[0], args[1]);
-    return lease.tx.statement<T>(true, args[0], args[1]);
+    return this.statement<T>(true, args);
   }
 
   transaction<T>(fn: (conn: Connection) => Promise<T>, options?: TransactionOptions): Promise<T> {
     const lease = this.lease;
     // Transactions run on the primary, and so does the rest of the unit (read-your-writes).
-    const reads = lease.reads;
-    if (reads) reads.pinned = true;
+    pinToPrimary(lease);
     return lease.tx.transaction(this, fn, options);
   }
 
   beginTransaction(): Promise<void> {
     const lease = this.lease;
-    const reads = lease.reads;
-    if (reads) reads.pinned = true;
+    pinToPrimary(lease);
     return lease.tx.beginTransaction();
   }
 
@@ -133,6 +122,16 @@ export class LeaseConnection extends Connection {
 
   rollback(): Promise<void> {
     return this.lease.tx.rollback();
+  }
+
+  // Statements go through the lease's transaction state, which begins a @Transactional()
+  // unit's transaction before the first one and refuses them after a deadlock (issue 4).
+  // With replicas, the unit's read routing decides where each statement runs (db-replicas.ts).
+  private statement<T>(prepared: boolean, [sql, values]: QueryArgs): Promise<[T, FieldPacket[]]> {
+    const lease = this.lease;
+    const reads = lease.reads;
+    if (reads) return reads.set.statement<T>(lease, reads, prepared, sql, values);
+    return lease.tx.statement<T>(prepared, sql, values);
   }
 
   async readOnly<T>(fn: (conn: Connection) => Promise<T>): Promise<T> {
@@ -145,4 +144,10 @@ export class LeaseConnection extends Connection {
       reads.depth--;
     }
   }
+}
+
+/** With replicas: the rest of the lease's unit of work reads from the primary. */
+function pinToPrimary(lease: DbLease): void {
+  const reads = lease.reads;
+  if (reads) reads.pinned = true;
 }

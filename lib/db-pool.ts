@@ -75,15 +75,11 @@ const END_GRACE_MS = 250;
  * them; its `_allConnections` has been stable for years, and if it ever goes, close() only stops
  * destroying stragglers early (they still close at their connectTimeout).
  */
-function driverConnections(raw: Pool): { destroy(): void }[] {
-  type Internals = { _allConnections?: { toArray?: () => unknown[] } };
+function driverConnections(raw: Pool): PoolConnection[] {
+  type Internals = { _allConnections?: { toArray?: () => PoolConnection[] } };
   // oxlint-disable-next-line no-underscore-dangle -- mysql2's own field, no public equivalent
   const all = (raw as unknown as Internals)._allConnections;
-  const list = typeof all?.toArray === 'function' ? all.toArray() : [];
-  return list.filter(
-    (c): c is { destroy(): void } =>
-      typeof (c as { destroy?: unknown } | null)?.destroy === 'function',
-  );
+  return typeof all?.toArray === 'function' ? all.toArray() : [];
 }
 
 /**
