@@ -11,8 +11,8 @@ const { InMemorySpanExporter, SimpleSpanProcessor } = require('@opentelemetry/sd
 const { NodeTracerProvider } = require('@opentelemetry/sdk-trace-node');
 const { join, relative } = require('node:path');
 const { runOtelProbe } = require('./otel.shared.cjs');
+const { runScript } = require('./script.cjs');
 
-const LABEL = 'otel mysql2 cjs';
 const ROOT = join(__dirname, '..', '..');
 const exporter = new InMemorySpanExporter();
 const provider = new NodeTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
@@ -34,14 +34,11 @@ async function main() {
     const { findDatabase } = await import('../../scripts/database.mjs');
     db = await findDatabase();
     const ran = await runOtelProbe(m, { provider, exporter }, db.url);
-    console.log(`${LABEL}: ok (require -> ${entry}: ${ran})`);
+    return `require -> ${entry}: ${ran}`;
   } finally {
     await provider.shutdown();
     await db?.stop();
   }
 }
 
-main().catch((err) => {
-  console.error(`${LABEL}: FAILED: ${err instanceof Error ? err.stack : err}`);
-  process.exitCode = 1;
-});
+runScript('otel mysql2 cjs', 60, main);

@@ -14,8 +14,8 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { findDatabase } from '../../scripts/database.mjs';
 import shared from './otel.shared.cjs';
+import script from './script.cjs';
 
-const LABEL = 'otel mysql2 esm';
 const ROOT = join(fileURLToPath(import.meta.url), '..', '..', '..');
 const exporter = new InMemorySpanExporter();
 const provider = new NodeTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
@@ -23,22 +23,23 @@ provider.register();
 // Enabled on construction: from now on require('mysql2/...') is patched.
 new MySQL2Instrumentation().setTracerProvider(provider);
 
-let db;
-try {
-  // Only now load Nest and the package (and, through it, mysql2), as an instrumented app's
-  // main.ts does after its tracing set-up.
-  const common = await import('@nestjs/common');
-  const core = await import('@nestjs/core');
-  const lib = await import('nestjs-mysql-connection');
-  const entry = relative(ROOT, fileURLToPath(import.meta.resolve('nestjs-mysql-connection')));
-  if (entry !== join('dist', 'esm', 'index.js')) throw new Error(`import resolved to ${entry}`);
-  db = await findDatabase();
-  const ran = await shared.runOtelProbe({ common, core, lib }, { provider, exporter }, db.url);
-  console.log(`${LABEL}: ok (import -> ${entry}: ${ran})`);
-} catch (err) {
-  console.error(`${LABEL}: FAILED: ${err instanceof Error ? err.stack : err}`);
-  process.exitCode = 1;
-} finally {
-  await provider.shutdown();
-  await db?.stop();
+async function main() {
+  let db;
+  try {
+    // Only now load Nest and the package (and, through it, mysql2), as an instrumented app's
+    // main.ts does after its tracing set-up.
+    const common = await import('@nestjs/common');
+    const core = await import('@nestjs/core');
+    const lib = await import('nestjs-mysql-connection');
+    const entry = relative(ROOT, fileURLToPath(import.meta.resolve('nestjs-mysql-connection')));
+    if (entry !== join('dist', 'esm', 'index.js')) throw new Error(`import resolved to ${entry}`);
+    db = await findDatabase();
+    const ran = await shared.runOtelProbe({ common, core, lib }, { provider, exporter }, db.url);
+    return `import -> ${entry}: ${ran}`;
+  } finally {
+    await provider.shutdown();
+    await db?.stop();
+  }
 }
+
+script.runScript('otel mysql2 esm', 60, main);

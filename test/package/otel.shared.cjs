@@ -4,20 +4,7 @@
 // both set up tracing first, as an instrumented app's entry point does.
 'use strict';
 
-const { request } = require('node:http');
-
-function get(url) {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { agent: false }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk) => (body += chunk));
-      res.on('end', () => resolve({ status: res.statusCode, body }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
+const { http } = require('./script.cjs');
 
 /**
  * @param m the loaded modules: { common, core, lib }
@@ -54,7 +41,7 @@ async function runOtelProbe(m, { provider, exporter }, url) {
   try {
     await app.listen(0, '127.0.0.1');
     const { port } = app.getHttpServer().address();
-    const res = await get(`http://127.0.0.1:${port}/probe`);
+    const res = await http(`http://127.0.0.1:${port}/probe`);
     if (res.status !== 200) throw new Error(`GET /probe answered ${res.status}: ${res.body}`);
     await provider.forceFlush();
     const spans = exporter.getFinishedSpans();

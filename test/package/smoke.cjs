@@ -7,11 +7,11 @@
 // oxlint-disable-next-line import/no-unassigned-import
 require('reflect-metadata');
 const { readFileSync } = require('node:fs');
-const { request } = require('node:http');
 const { dirname, join, relative } = require('node:path');
 const { Controller, Get, Inject, Module } = require('@nestjs/common');
 const { NestFactory } = require('@nestjs/core');
 const { Connection, DbModule } = require('nestjs-mysql-connection');
+const { http, runScript } = require('./script.cjs');
 
 const LABEL = 'smoke cjs';
 const ROOT = join(__dirname, '..', '..');
@@ -53,19 +53,6 @@ function nestVersion() {
   return 'unknown';
 }
 
-function get(url) {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { agent: false }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk) => (body += chunk));
-      res.on('end', () => resolve({ status: res.statusCode, body }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
-
 async function main() {
   const entry = relative(ROOT, require.resolve('nestjs-mysql-connection'));
   if (entry !== join('dist', 'cjs', 'index.js')) throw new Error(`require() resolved to ${entry}`);
@@ -83,16 +70,14 @@ async function main() {
     app = await NestFactory.create(AppModule, { logger: ['error', 'warn'] });
     await app.listen(0, '127.0.0.1');
     const { port } = app.getHttpServer().address();
-    const reply = await get(`http://127.0.0.1:${port}/smoke/id`);
+    const reply = await http(`http://127.0.0.1:${port}/smoke/id`);
     const body = reply.status === 200 ? JSON.parse(reply.body) : undefined;
     if (!Number.isInteger(body?.id) || body.id !== body.threadId) {
       throw new Error(`GET /smoke/id: ${reply.status} ${reply.body}`);
     }
     await app.close();
     app = undefined;
-    console.log(
-      `${LABEL}: ok (Nest ${nestVersion()}, require -> ${entry}, GET /smoke/id 200, CONNECTION_ID ${body.id})`,
-    );
+    return `Nest ${nestVersion()}, require -> ${entry}, GET /smoke/id 200, CONNECTION_ID ${body.id}`;
   } finally {
     await app?.close();
     await db.stop();
@@ -100,12 +85,4 @@ async function main() {
 }
 
 // A hang (a pool that never answers, a server that never closes) must fail, not stall CI.
-setTimeout(() => {
-  console.error(`${LABEL}: FAILED: no result within 60 s`);
-  process.exit(1);
-}, 60_000).unref();
-
-main().catch((err) => {
-  console.error(`${LABEL}: FAILED: ${err?.stack ?? err}`);
-  process.exit(1);
-});
+runScript(LABEL, 60, main);

@@ -8,10 +8,12 @@ import { Controller, Get, Inject, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Connection, DbModule } from 'nestjs-mysql-connection';
 import { readFileSync } from 'node:fs';
-import { request } from 'node:http';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { findDatabase } from '../../scripts/database.mjs';
+import script from './script.cjs';
+
+const { http } = script;
 
 const LABEL = 'smoke esm';
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -50,19 +52,6 @@ function nestVersion() {
   return 'unknown';
 }
 
-function get(url) {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { agent: false }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk) => (body += chunk));
-      res.on('end', () => resolve({ status: res.statusCode, body }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
-
 async function main() {
   const entry = relative(ROOT, fileURLToPath(import.meta.resolve('nestjs-mysql-connection')));
   if (entry !== join('dist', 'esm', 'index.js')) throw new Error(`import resolved to ${entry}`);
@@ -79,16 +68,14 @@ async function main() {
     app = await NestFactory.create(AppModule, { logger: ['error', 'warn'] });
     await app.listen(0, '127.0.0.1');
     const { port } = app.getHttpServer().address();
-    const reply = await get(`http://127.0.0.1:${port}/smoke/id`);
+    const reply = await http(`http://127.0.0.1:${port}/smoke/id`);
     const body = reply.status === 200 ? JSON.parse(reply.body) : undefined;
     if (!Number.isInteger(body?.id) || body.id !== body.threadId) {
       throw new Error(`GET /smoke/id: ${reply.status} ${reply.body}`);
     }
     await app.close();
     app = undefined;
-    console.log(
-      `${LABEL}: ok (Nest ${nestVersion()}, import -> ${entry}, GET /smoke/id 200, CONNECTION_ID ${body.id})`,
-    );
+    return `Nest ${nestVersion()}, import -> ${entry}, GET /smoke/id 200, CONNECTION_ID ${body.id}`;
   } finally {
     await app?.close();
     await db.stop();
@@ -96,12 +83,4 @@ async function main() {
 }
 
 // A hang (a pool that never answers, a server that never closes) must fail, not stall CI.
-setTimeout(() => {
-  console.error(`${LABEL}: FAILED: no result within 60 s`);
-  process.exit(1);
-}, 60_000).unref();
-
-main().catch((err) => {
-  console.error(`${LABEL}: FAILED: ${err?.stack ?? err}`);
-  process.exit(1);
-});
+script.runScript(LABEL, 60, main);

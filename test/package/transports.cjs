@@ -7,9 +7,9 @@
 // oxlint-disable-next-line import/no-unassigned-import
 require('reflect-metadata');
 const { join, relative } = require('node:path');
+const { runScript } = require('./script.cjs');
 const { runTransports } = require('./transports.shared.cjs');
 
-const LABEL = 'transports cjs';
 const ROOT = join(__dirname, '..', '..');
 
 async function main() {
@@ -36,18 +36,10 @@ async function main() {
       },
       db.url,
     );
-    console.log(`${LABEL}: ok (require -> ${entry}: ${ran})`);
+    return `require -> ${entry}: ${ran}`;
   } finally {
     await db.stop();
   }
 }
 
-setTimeout(() => {
-  console.error(`${LABEL}: FAILED: no result within 90 s`);
-  process.exit(1);
-}, 90_000).unref();
-
-main().catch((err) => {
-  console.error(`${LABEL}: FAILED: ${err?.stack ?? err}`);
-  process.exit(1);
-});
+runScript('transports cjs', 90, main);

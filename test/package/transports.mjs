@@ -20,9 +20,9 @@ import * as ws from 'ws';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { findDatabase } from '../../scripts/database.mjs';
+import script from './script.cjs';
 import shared from './transports.shared.cjs';
 
-const LABEL = 'transports esm';
 const ROOT = join(fileURLToPath(import.meta.url), '..', '..', '..');
 
 async function main() {
@@ -46,18 +46,10 @@ async function main() {
       health,
     };
     const ran = await shared.runTransports(modules, db.url);
-    console.log(`${LABEL}: ok (import -> ${entry}: ${ran})`);
+    return `import -> ${entry}: ${ran}`;
   } finally {
     await db.stop();
   }
 }
 
-setTimeout(() => {
-  console.error(`${LABEL}: FAILED: no result within 90 s`);
-  process.exit(1);
-}, 90_000).unref();
-
-main().catch((err) => {
-  console.error(`${LABEL}: FAILED: ${err?.stack ?? err}`);
-  process.exit(1);
-});
+script.runScript('transports esm', 90, main);

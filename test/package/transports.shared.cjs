@@ -1,12 +1,12 @@
 // The body of `transports.cjs` and `transports.mjs`: the built package in the apps the README's
 // compatibility table promises beyond Express HTTP — Fastify, a TCP microservice, GraphQL
 // (Apollo), a job with no request, a WebSocket gateway and terminus health checks — each
-// answering through a real query. The two scripts
-// only differ in how they load the package and Nest (require vs import) and hand the modules in.
+// answering through a real query. The two scripts only differ in how they load the package and
+// Nest (require vs import) and hand the modules in.
 'use strict';
 
 const { createServer } = require('node:net');
-const { request } = require('node:http');
+const { http } = require('./script.cjs');
 
 /** Applies a method decorator as TypeScript's output does (it may replace the descriptor). */
 function decorateMethod(cls, key, ...decorators) {
@@ -21,27 +21,6 @@ function freePort() {
       const { port } = srv.address();
       srv.close(() => resolve(port));
     });
-  });
-}
-
-function http(url, body) {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      url,
-      {
-        agent: false,
-        method: body ? 'POST' : 'GET',
-        headers: body ? { 'content-type': 'application/json' } : {},
-      },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk) => (text += chunk));
-        res.on('end', () => resolve({ status: res.statusCode, body: text }));
-      },
-    );
-    req.on('error', reject);
-    req.end(body ? JSON.stringify(body) : undefined);
   });
 }
 
