@@ -31,17 +31,29 @@ function http(url, body) {
 }
 
 /**
- * Runs `main` and prints `<label>: ok (<what main resolved to>)`; on a rejection, or when no
- * result came within `seconds`, prints why and exits with 1.
+ * Runs `main` and prints `<label>: ok (<what main resolved to>)`; on a rejection, when no result
+ * came within `seconds`, or when the process ends before main settled, prints why and exits with 1.
  */
 function runScript(label, seconds, main) {
+  let settled = false;
+  // Failed unless main resolves: a main that never settles and leaves nothing pending would
+  // otherwise end the process with 0.
+  process.exitCode = 1;
+  process.on('exit', () => {
+    if (!settled) console.error(`${label}: FAILED: ended without a result`);
+  });
   setTimeout(() => {
     console.error(`${label}: FAILED: no result within ${seconds} s`);
     process.exit(1);
   }, seconds * 1000).unref();
   main().then(
-    (result) => console.log(`${label}: ok (${result})`),
+    (result) => {
+      settled = true;
+      process.exitCode = 0;
+      console.log(`${label}: ok (${result})`);
+    },
     (err) => {
+      settled = true;
       console.error(`${label}: FAILED: ${err?.stack ?? err}`);
       process.exit(1);
     },
