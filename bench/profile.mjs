@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { findDatabase } from '../scripts/database.mjs';
 import { prepareBenchDatabase } from './bench-db.mjs';
 import { ROOT, autocannon, envInt, median, rotate } from './measure.mjs';
-import { VARIANTS, prepareBuild, startServer, stopServer } from './servers.mjs';
+import { VARIANTS, prepareBuild, startServer, stopServer, variantsFromEnv } from './servers.mjs';
 
 const settings = {
   rounds: envInt('BENCH_ROUNDS', 5),
@@ -28,19 +28,6 @@ const settings = {
 const OUTPUT = join(ROOT, 'docs', 'profile.md');
 const log = (message) => console.error(`[profile] ${message}`);
 
-function selectedVariants() {
-  const wanted = (process.env.BENCH_PROFILE_VARIANTS ?? 'a,f,e,b10,d10')
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
-  const unknown = wanted.filter((id) => !VARIANTS.some((v) => v.id === id));
-  if (unknown.length || wanted.length === 0) {
-    throw new Error(
-      `BENCH_PROFILE_VARIANTS: unknown "${unknown.join(', ')}"; known: ${VARIANTS.map((v) => v.id).join(', ')}.`,
-    );
-  }
-  return wanted.map((id) => VARIANTS.find((v) => v.id === id));
-}
 if (!['/one', '/three'].includes(settings.endpoint)) {
   throw new Error(`BENCH_PROFILE_ENDPOINT must be /one or /three (got "${settings.endpoint}").`);
 }
@@ -266,7 +253,13 @@ function renderMarkdown(results, variants, machine) {
 }
 
 async function main() {
-  const variants = selectedVariants();
+  const variants = variantsFromEnv('BENCH_PROFILE_VARIANTS', VARIANTS, [
+    'a',
+    'f',
+    'e',
+    'b10',
+    'd10',
+  ]);
   const db = await findDatabase({ log });
   const { uri: benchUri, admin } = await prepareBenchDatabase(db.url);
   try {

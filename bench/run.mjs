@@ -15,7 +15,14 @@ import { benchSessions, prepareBenchDatabase, waitNoSessions } from './bench-db.
 import { renderChart } from './chart.mjs';
 import { ROOT, autocannon, envInt, rotate } from './measure.mjs';
 import { renderMarkdown } from './report.mjs';
-import { BUILD, VARIANTS, prepareBuild, startServer, stopServer } from './servers.mjs';
+import {
+  BUILD,
+  VARIANTS,
+  prepareBuild,
+  startServer,
+  stopServer,
+  variantsFromEnv,
+} from './servers.mjs';
 import { evaluateTargets, summarize } from './summary.mjs';
 
 const HEAP_VARIANTS = ['d', 'e'];
@@ -37,20 +44,6 @@ const log = (message) => console.error(`[bench] ${message}`);
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const COMPARED = VARIANTS.filter((v) => !v.profileOnly);
-
-function selectedVariants() {
-  const wanted = process.env.BENCH_VARIANTS?.split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
-  if (!wanted?.length) return COMPARED;
-  const unknown = wanted.filter((id) => !COMPARED.some((v) => v.id === id));
-  if (unknown.length) {
-    throw new Error(
-      `BENCH_VARIANTS: unknown ${unknown.join(', ')}; known: ${COMPARED.map((v) => v.id).join(', ')}.`,
-    );
-  }
-  return COMPARED.filter((v) => wanted.includes(v.id));
-}
 
 function describeMachine(snapshotHash) {
   const cpuinfo = existsSync('/proc/cpuinfo') ? readFileSync('/proc/cpuinfo', 'utf8') : '';
@@ -218,7 +211,7 @@ function commandLine() {
 
 async function main() {
   const started = Date.now();
-  const variants = selectedVariants();
+  const variants = variantsFromEnv('BENCH_VARIANTS', COMPARED);
   log(`compiling bench/http and snapshotting dist/`);
   const snapshot = prepareBuild();
   const machine = describeMachine(snapshot.hash);

@@ -84,6 +84,26 @@ export const VARIANTS = [
 ];
 
 /**
+ * The variants named in the environment variable `name` (ids, comma-separated) among
+ * `candidates`, in the candidates' order; `fallback` (ids) when it is unset or empty. An unknown
+ * id is an error, not a silent skip.
+ */
+export function variantsFromEnv(name, candidates, fallback = candidates.map((v) => v.id)) {
+  const named = (process.env[name] ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  const ids = named.length ? named : fallback;
+  const unknown = ids.filter((id) => !candidates.some((v) => v.id === id));
+  if (unknown.length) {
+    throw new Error(
+      `${name}: unknown ${unknown.join(', ')}; known: ${candidates.map((v) => v.id).join(', ')}.`,
+    );
+  }
+  return candidates.filter((v) => ids.includes(v.id));
+}
+
+/**
  * Compiles bench/http and copies the built package next to it. The servers import the copy,
  * so a `npm run build` by someone else during the run (it empties dist/) cannot change or break
  * what is being measured half-way.

@@ -7,10 +7,10 @@ import {
   type NestMiddleware,
   type NestModule,
 } from '@nestjs/common';
-import type { RowDataPacket } from 'mysql2/promise';
 import type { Variant } from './variant.js';
-import { SELECT_ONE, makeController, threeOn, type Repo, type Row } from './chain.js';
+import { makeController, type Row } from './chain.js';
 import { RawPool, mysql2Gauges } from './raw-pool.js';
+import { RawRepo } from './variant-raw.js';
 
 /**
  * (f) (a) plus what any context scope needs and this package does not control: an
@@ -34,38 +34,24 @@ class ContextModule implements NestModule {
   }
 }
 
-/** Counts each statement in the request's context: the context must really be there. */
+/** The request's context: it must really be there (the middleware ran, the store propagated). */
 function context(): { statements: number } {
   const store = storage.getStore();
   if (!store) throw new Error('no AsyncLocalStorage context: the middleware did not run');
   return store;
 }
 
+/** (a)'s service, reading the request's context for each statement it runs. */
 @Injectable()
-class ContextRepo implements Repo {
-  constructor(private readonly raw: RawPool) {}
-
-  async one(): Promise<Row> {
-    const conn = await this.raw.pool.getConnection();
-    try {
-      context().statements++;
-      const [rows] = await conn.query<RowDataPacket[]>(SELECT_ONE);
-      return rows[0];
-    } finally {
-      conn.release();
-    }
+class ContextRepo extends RawRepo {
+  override one(): Promise<Row> {
+    context().statements++;
+    return super.one();
   }
 
-  async three(): Promise<Row[]> {
-    const conn = await this.raw.pool.getConnection();
-    try {
-      return await threeOn(async (sql) => {
-        context().statements++;
-        return (await conn.query<RowDataPacket[]>(sql))[0];
-      });
-    } finally {
-      conn.release();
-    }
+  override three(): Promise<Row[]> {
+    context().statements += 3;
+    return super.three();
   }
 }
 

@@ -6,7 +6,7 @@ import { RawPool, mysql2Gauges } from './raw-pool.js';
 
 /** (a) The baseline: a singleton service borrowing from mysql2 for each handler call. */
 @Injectable()
-class RawRepo implements Repo {
+export class RawRepo implements Repo {
   constructor(private readonly raw: RawPool) {}
 
   async one(): Promise<Row> {
