@@ -6,19 +6,12 @@
 
 // oxlint-disable-next-line import/no-unassigned-import
 require('reflect-metadata');
-const { MySQL2Instrumentation } = require('@opentelemetry/instrumentation-mysql2');
-const { InMemorySpanExporter, SimpleSpanProcessor } = require('@opentelemetry/sdk-trace-base');
-const { NodeTracerProvider } = require('@opentelemetry/sdk-trace-node');
 const { join, relative } = require('node:path');
-const { runOtelProbe } = require('./otel.shared.cjs');
+const { runOtelProbe, startTracing } = require('./otel.shared.cjs');
 const { runScript } = require('./script.cjs');
 
 const ROOT = join(__dirname, '..', '..');
-const exporter = new InMemorySpanExporter();
-const provider = new NodeTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
-provider.register();
-// Enabled on construction: from now on require('mysql2/...') is patched.
-new MySQL2Instrumentation().setTracerProvider(provider);
+const tracing = startTracing();
 
 async function main() {
   let db;
@@ -33,10 +26,10 @@ async function main() {
     if (entry !== join('dist', 'cjs', 'index.js')) throw new Error(`require resolved to ${entry}`);
     const { findDatabase } = await import('../../scripts/database.mjs');
     db = await findDatabase();
-    const ran = await runOtelProbe(m, { provider, exporter }, db.url);
+    const ran = await runOtelProbe(m, tracing, db.url);
     return `require -> ${entry}: ${ran}`;
   } finally {
-    await provider.shutdown();
+    await tracing.provider.shutdown();
     await db?.stop();
   }
 }

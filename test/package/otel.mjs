@@ -7,9 +7,6 @@
 // Prints one line and exits non-zero on failure.
 // oxlint-disable-next-line import/no-unassigned-import
 import 'reflect-metadata';
-import { MySQL2Instrumentation } from '@opentelemetry/instrumentation-mysql2';
-import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { findDatabase } from '../../scripts/database.mjs';
@@ -17,11 +14,7 @@ import shared from './otel.shared.cjs';
 import script from './script.cjs';
 
 const ROOT = join(fileURLToPath(import.meta.url), '..', '..', '..');
-const exporter = new InMemorySpanExporter();
-const provider = new NodeTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
-provider.register();
-// Enabled on construction: from now on require('mysql2/...') is patched.
-new MySQL2Instrumentation().setTracerProvider(provider);
+const tracing = shared.startTracing();
 
 async function main() {
   let db;
@@ -34,10 +27,10 @@ async function main() {
     const entry = relative(ROOT, fileURLToPath(import.meta.resolve('nestjs-mysql-connection')));
     if (entry !== join('dist', 'esm', 'index.js')) throw new Error(`import resolved to ${entry}`);
     db = await findDatabase();
-    const ran = await shared.runOtelProbe({ common, core, lib }, { provider, exporter }, db.url);
+    const ran = await shared.runOtelProbe({ common, core, lib }, tracing, db.url);
     return `import -> ${entry}: ${ran}`;
   } finally {
-    await provider.shutdown();
+    await tracing.provider.shutdown();
     await db?.stop();
   }
 }

@@ -4,11 +4,26 @@
 // both set up tracing first, as an instrumented app's entry point does.
 'use strict';
 
+const { MySQL2Instrumentation } = require('@opentelemetry/instrumentation-mysql2');
+const { InMemorySpanExporter, SimpleSpanProcessor } = require('@opentelemetry/sdk-trace-base');
+const { NodeTracerProvider } = require('@opentelemetry/sdk-trace-node');
 const { http } = require('./script.cjs');
 
 /**
+ * Registers a tracer provider with an in-memory exporter and enables the mysql2 instrumentation:
+ * from then on require('mysql2/...') is patched. Call it before Nest and the package are loaded.
+ */
+function startTracing() {
+  const exporter = new InMemorySpanExporter();
+  const provider = new NodeTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+  provider.register();
+  new MySQL2Instrumentation().setTracerProvider(provider);
+  return { provider, exporter };
+}
+
+/**
  * @param m the loaded modules: { common, core, lib }
- * @param tracing { provider, exporter } set up (and the instrumentation enabled) before `m` loaded
+ * @param tracing what `startTracing()` returned, called before `m` was loaded
  * @param url the test server's URL
  * @returns the line to print on success
  */
@@ -64,4 +79,4 @@ async function runOtelProbe(m, { provider, exporter }, url) {
   }
 }
 
-module.exports = { runOtelProbe };
+module.exports = { runOtelProbe, startTracing };
